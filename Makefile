@@ -1,0 +1,28 @@
+# Switchboard: `make run` starts the launcher on http://localhost:7860, `make test` runs the suite.
+SHELL := /bin/bash
+export PATH := $(HOME)/.local/bin:$(PATH)
+# One BLAS thread: smart-turn inference costs half the CPU on 2 cores (see README, Performance).
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+
+.PHONY: run test lint bench doubles
+
+run:
+	@scripts/bootstrap.sh run
+	uv run --frozen python server.py
+
+test:
+	@scripts/bootstrap.sh test
+	uv run --frozen pytest
+
+lint:
+	@scripts/bootstrap.sh run
+	uv run --frozen ruff check .
+
+bench:
+	@scripts/bootstrap.sh test
+	uv run --frozen python -m bench calls --calls 10 --turns 3 --transport twilio
+
+doubles:
+	@scripts/bootstrap.sh test
+	uv run --frozen python -m tests.doubles --port 8800

@@ -1,0 +1,187 @@
+"""The one shared assembly: persona + transport + call context → a running ``PipelineWorker``.
+
+transport in → STT → user aggregator (Silero VAD, turn strategies) → [before_llm] → LLM → TTS
+→ [after_tts] → transport out → [after_output] → assistant aggregator (records what was spoken).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+from pipecat.frames.frames import EndWorkerFrame, TTSSpeakFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
+from pipecat.processors.frame_processor import FrameProcessor
+
+from assembly.call import CallContext
+from assembly.persona import Persona
+from assembly.plugins import CallPlugin, Slot
+from assembly.templates import render
+from assembly.turns import user_aggregator_params
+from assembly.warmup import prewarm
+from config import Settings
+from providers import Services, build_services
+from tools import resolve_tools
+from transports.kinds import AUDIO, TransportKind
+
+
+@dataclass
+class Call:
+    """One call's built pipeline and the handles the launcher and plugins need."""
+
+    ctx: CallContext
+    persona: Persona
+    transport: Any
+    services: Services
+    context: LLMContext
+    user_aggregator: Any
+    assistant_aggregator: Any
+    greeting: str
+    prompt: str
+    plugins: list[CallPlugin] = field(default_factory=list)
+    worker: PipelineWorker | None = None
+    pipeline: Pipeline | None = None
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    greeted: bool = False
+
+    async def greet(self) -> None:
+        """Speak the greeting straight through TTS (no LLM round trip); once per call."""
+        if self.greeted or not self.greeting or self.worker is None:
+            return
+        self.greeted = True
+        await self.worker.queue_frames([TTSSpeakFrame(self.greeting, append_to_context=True)])
+
+    async def end(self, goodbye: str | None = None, reason: str = "ended") -> None:
+        """End gracefully: say ``goodbye`` (if any), let it play out, then hang up."""
+        if self.worker is None:
+            return
+        frames: list[Any] = [TTSSpeakFrame(goodbye, append_to_context=True)] if goodbye else []
+        await self.worker.queue_frames([*frames, EndWorkerFrame(reason=reason)])
+
+    async def cancel(self) -> None:
+        """Stop now (the caller is gone)."""
+        if self.worker is not None:
+            await self.worker.cancel()
+
+
+def _slots(plugins: list[CallPlugin], call: Call) -> dict[Slot, list[FrameProcessor]]:
+    slots: dict[Slot, list[FrameProcessor]] = {slot: [] for slot in Slot}
+    for plugin in plugins:
+        for slot, processors in plugin.processors(call).items():
+            slots[slot].extend(processors)
+    return slots
+
+
+def build_call(
+    persona: Persona,
+    transport: Any,
+    ctx: CallContext,
+    settings: Settings,
+    plugins: list[CallPlugin] | None = None,
+) -> Call:
+    """Build a call's pipeline and worker (not started).
+
+    Args:
+        persona: What the agent is.
+        transport: A transport built by ``transports`` for ``ctx.transport``.
+        ctx: What the call knows (numbers, user, metadata).
+        settings: Process settings (providers, keys, endpoints).
+        plugins: Cross-cutting processors and observers for this call.
+
+    Returns:
+        The built call; run it with ``assembly.run.run_call``.
+
+    Raises:
+        ProviderError: A provider cannot be built (unknown, missing key, bad option).
+        UnknownToolError: The persona lists a tool the catalogue lacks.
+    """
+    values = ctx.template_values()
+    prompt = render(persona.prompt, values, persona.greeting_defaults)
+    greeting = render(persona.greeting, values, persona.greeting_defaults)
+    services = build_services(
+        {"stt": persona.stt, "llm": persona.llm, "tts": persona.tts},
+        settings,
+        language=persona.language,
+        prompt=prompt,
+    )
+    context = LLMContext(tools=resolve_tools(persona.tools)) if persona.tools else LLMContext()
+    user_agg, assistant_agg = LLMContextAggregatorPair(
+        context, user_params=user_aggregator_params(persona.turns)
+    )
+    call = Call(
+        ctx=ctx,
+        persona=persona,
+        transport=transport,
+        services=services,
+        context=context,
+        user_aggregator=user_agg,
+        assistant_aggregator=assistant_agg,
+        greeting=greeting,
+        prompt=prompt,
+        plugins=list(plugins or []),
+    )
+    slots = _slots(call.plugins, call)
+    call.pipeline = Pipeline(
+        [
+            transport.input(),
+            services.stt,
+            user_agg,
+            *slots[Slot.BEFORE_LLM],
+            services.llm,
+            services.tts,
+            *slots[Slot.AFTER_TTS],
+            transport.output(),
+            *slots[Slot.AFTER_OUTPUT],
+            assistant_agg,
+        ]
+    )
+    audio = AUDIO[ctx.transport]
+    call.worker = PipelineWorker(
+        call.pipeline,
+        params=PipelineParams(
+            audio_in_sample_rate=audio.in_rate,
+            audio_out_sample_rate=audio.out_rate,
+            enable_metrics=True,
+            enable_usage_metrics=True,
+            send_initial_empty_metrics=False,
+        ),
+        observers=[obs for plugin in call.plugins for obs in plugin.observers(call)],
+        enable_rtvi=audio.rtvi,
+        conversation_id=ctx.call_id,
+        app_resources={"call": call},
+        cancel_runner_on_idle_timeout=False,
+    )
+    _wire_events(call)
+    return call
+
+
+def _wire_events(call: Call) -> None:
+    """Greet the moment the caller is connected; stop when the caller leaves."""
+    worker = call.worker
+    assert worker is not None
+
+    @worker.event_handler("on_pipeline_started")
+    async def _on_started(_worker: PipelineWorker, _frame: Any) -> None:
+        prewarm(call.services)
+        if call.ctx.transport == TransportKind.LOCAL:  # no connect event: the mic is there
+            call.connected.set()
+            await call.greet()
+
+    if call.ctx.transport == TransportKind.LOCAL:
+        return
+
+    @call.transport.event_handler("on_client_connected")
+    async def _on_connected(_transport: Any, _client: Any) -> None:
+        logger.info(f"[{call.ctx.call_id}] caller connected on {call.ctx.transport}")
+        call.connected.set()
+        await call.greet()
+
+    @call.transport.event_handler("on_client_disconnected")
+    async def _on_disconnected(_transport: Any, _client: Any) -> None:
+        logger.info(f"[{call.ctx.call_id}] caller disconnected")
+        await call.cancel()

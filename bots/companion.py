@@ -1,0 +1,30 @@
+"""Companion: a personal accountability companion that remembers the user across calls."""
+
+from pipecat.runner.types import RunnerArguments
+
+from assembly import Persona, TurnSettings, llm, run_bot, stt, tts
+
+PERSONA = Persona(
+    name="companion",
+    description="Personal accountability companion that remembers the user across calls and "
+    "can use the caller's phone (device tools)",
+    prompt=(
+        "You are Sam, {user_name}'s accountability companion. You check in on their goals, "
+        "celebrate progress and gently ask about what slipped. Refer to what you remember "
+        "from earlier calls when it helps. Speak casually, in short sentences. When they "
+        "are done, say goodbye with the end_call tool."
+    ),
+    greeting="Hey {user_name}! Good to hear from you. How did today go?",
+    greeting_defaults={"user_name": "there"},
+    stt=stt("cartesia", model="ink-whisper"),
+    llm=llm("openai", model="gpt-4o-mini", temperature=0.8),
+    tts=tts("cartesia", voice="a0e99841-438c-4a64-b679-ae501e7d6091", speed=1.05),
+    tools=("end_call",),
+    memory=True,
+    turns=TurnSettings(end_of_turn="smart_turn", interrupt_min_words=2, user_idle_secs=15),
+)
+
+
+async def bot(runner_args: RunnerArguments) -> None:
+    """Pipecat runner entry point."""
+    await run_bot(PERSONA, runner_args)

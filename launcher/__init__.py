@@ -1,0 +1,1 @@
+"""The FastAPI launcher's parts; ``server.py`` assembles them into the app."""

@@ -1,0 +1,37 @@
+"""The page, the persona list and health."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+
+from bots import PERSONAS
+
+router = APIRouter()
+_PAGE = Path(__file__).parent / "static" / "index.html"
+
+
+@router.get("/", include_in_schema=False)
+async def page() -> FileResponse:
+    """The browser page: pick a persona and talk (no CDN, works offline)."""
+    return FileResponse(_PAGE, media_type="text/html")
+
+
+@router.get("/personas")
+async def personas() -> list[dict[str, str]]:
+    """The personas this launcher serves."""
+    return [{"name": p.name, "description": p.description} for p in PERSONAS.values()]
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/calls")
+async def calls(request: Request) -> list[dict]:
+    """Active and recent calls."""
+    return [c.summary() for c in request.app.state.runner.calls()]

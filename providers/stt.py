@@ -1,0 +1,81 @@
+"""Speech-to-text builders: one function per provider, chosen by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from config import Settings
+from providers.common import require, settings_for
+from providers.errors import ProviderUnavailableError
+from providers.spec import ServiceSpec
+
+
+def _deepgram(spec: ServiceSpec, s: Settings, language: str) -> Any:
+    from pipecat.services.deepgram.stt import DeepgramSTTService
+
+    return DeepgramSTTService(
+        api_key=require(s.deepgram_api_key, "DEEPGRAM_API_KEY", "the deepgram STT"),
+        base_url=s.deepgram_ws_url,
+        settings=settings_for(
+            DeepgramSTTService, spec, model=spec.model or "nova-3-general", language=language
+        ),
+    )
+
+
+def _cartesia(spec: ServiceSpec, s: Settings, language: str) -> Any:
+    from pipecat.services.cartesia.stt import CartesiaSTTService
+
+    return CartesiaSTTService(
+        api_key=require(s.cartesia_api_key, "CARTESIA_API_KEY", "the cartesia STT"),
+        base_url=s.cartesia_ws_url,
+        settings=settings_for(
+            CartesiaSTTService, spec, model=spec.model or "ink-whisper", language=language
+        ),
+    )
+
+
+def _groq(spec: ServiceSpec, s: Settings, language: str) -> Any:
+    from pipecat.services.groq.stt import GroqSTTService
+
+    return GroqSTTService(
+        api_key=require(s.groq_api_key, "GROQ_API_KEY", "the groq STT"),
+        base_url=s.groq_openai_url,
+        settings=settings_for(
+            GroqSTTService, spec, model=spec.model or "whisper-large-v3-turbo", language=language
+        ),
+    )
+
+
+def _openai(spec: ServiceSpec, s: Settings, language: str) -> Any:
+    from pipecat.services.openai.stt import OpenAISTTService
+
+    return OpenAISTTService(
+        api_key=require(s.openai_api_key, "OPENAI_API_KEY", "the openai STT"),
+        base_url=s.openai_base_url,
+        settings=settings_for(
+            OpenAISTTService, spec, model=spec.model or "gpt-4o-transcribe", language=language
+        ),
+    )
+
+
+def _whisper(spec: ServiceSpec, s: Settings, language: str) -> Any:
+    try:
+        from pipecat.services.whisper.stt import WhisperSTTService
+    except Exception as exc:  # the module raises a plain Exception when faster-whisper is missing
+        raise ProviderUnavailableError("whisper", "pip install 'pipecat-ai[whisper]'") from exc
+    return WhisperSTTService(
+        device="cpu",
+        settings=settings_for(
+            WhisperSTTService, spec, model=spec.model or s.whisper_model, language=language
+        ),
+    )
+
+
+STT_BUILDERS: dict[str, Callable[[ServiceSpec, Settings, str], Any]] = {
+    "deepgram": _deepgram,
+    "cartesia": _cartesia,
+    "groq": _groq,
+    "openai": _openai,
+    "whisper": _whisper,
+}

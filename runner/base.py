@@ -1,0 +1,63 @@
+"""The runner seam: what the launcher needs from whatever runs calls."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pipecat.runner.types import RunnerArguments
+
+from assembly.persona import Persona
+
+
+@dataclass
+class ActiveCall:
+    """A call the runner knows about."""
+
+    call_id: str
+    persona: str
+    transport: str
+    started_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    end_reason: str | None = None
+    call: Any = None  # assembly.pipeline.Call once built
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-friendly view for the calls API."""
+        ctx = self.call.ctx if self.call is not None else None
+        return {
+            "call_id": self.call_id,
+            "persona": self.persona,
+            "transport": self.transport,
+            "caller_number": ctx.caller_number if ctx else None,
+            "called_number": ctx.called_number if ctx else None,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "end_reason": self.end_reason,
+            "active": self.ended_at is None,
+        }
+
+
+class CallRunner(Protocol):
+    """Runs calls. The in-process runner is the default; others plug in here."""
+
+    async def start(self, persona: Persona, runner_args: RunnerArguments) -> ActiveCall:
+        """Start a call for ``persona`` on the transport ``runner_args`` describe."""
+        ...
+
+    def calls(self) -> list[ActiveCall]:
+        """Active and recent calls."""
+        ...
+
+    def get(self, call_id: str) -> ActiveCall | None:
+        """One call by id."""
+        ...
+
+    async def end(self, call_id: str, goodbye: str | None = None) -> bool:
+        """End a call gracefully; False when there is no such active call."""
+        ...
+
+    async def shutdown(self) -> None:
+        """Stop every call (process exit)."""
+        ...

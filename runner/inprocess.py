@@ -1,0 +1,89 @@
+"""Run calls as asyncio tasks inside the launcher process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+from loguru import logger
+from pipecat.runner.types import RunnerArguments
+
+from assembly.call import new_call_id
+from assembly.persona import Persona
+from assembly.pipeline import build_call
+from assembly.plugins import CallPlugin
+from assembly.run import run_call, transport_for
+from config import Settings
+from runner.base import ActiveCall
+
+_RECENT = 200
+
+
+class InProcessRunner:
+    """Each call is a task in this event loop; the loop never waits on a call's work."""
+
+    def __init__(self, settings: Settings, plugins: list[CallPlugin] | None = None):
+        self._settings = settings
+        self._plugins = plugins or []
+        self._active: dict[str, ActiveCall] = {}
+        self._recent: deque[ActiveCall] = deque(maxlen=_RECENT)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def start(self, persona: Persona, runner_args: RunnerArguments) -> ActiveCall:
+        """Build the call now (so errors surface to the caller) and run it in the background."""
+        if not isinstance(runner_args.body, dict):
+            runner_args.body = {}
+        runner_args.body.setdefault("call_id", new_call_id())
+        transport, ctx = await transport_for(runner_args, persona, self._settings)
+        call = build_call(persona, transport, ctx, self._settings, list(self._plugins))
+        active = ActiveCall(ctx.call_id, persona.name, str(ctx.transport), call=call)
+        self._active[ctx.call_id] = active
+        self._tasks[ctx.call_id] = asyncio.create_task(self._run(active))
+        logger.info(f"[{ctx.call_id}] started {persona.name} on {ctx.transport}")
+        return active
+
+    async def _run(self, active: ActiveCall) -> None:
+        try:
+            await run_call(active.call)
+            active.end_reason = active.end_reason or "completed"
+        except Exception:
+            active.end_reason = "error"
+            logger.exception(f"[{active.call_id}] call failed")
+        finally:
+            active.ended_at = time.time()
+            self._active.pop(active.call_id, None)
+            self._tasks.pop(active.call_id, None)
+            self._recent.appendleft(active)
+
+    def calls(self) -> list[ActiveCall]:
+        """Active calls first, then recent ones."""
+        return [*self._active.values(), *self._recent]
+
+    def get(self, call_id: str) -> ActiveCall | None:
+        """One call by id, active or recent."""
+        return self._active.get(call_id) or next(
+            (c for c in self._recent if c.call_id == call_id), None
+        )
+
+    async def end(self, call_id: str, goodbye: str | None = None) -> bool:
+        """Say goodbye and hang up."""
+        active = self._active.get(call_id)
+        if active is None:
+            return False
+        active.end_reason = "ended_by_api"
+        await active.call.end(goodbye, reason="ended_by_api")
+        return True
+
+    async def wait(self, call_id: str) -> None:
+        """Wait until a call has finished (used by the Twilio media websocket)."""
+        task = self._tasks.get(call_id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    async def shutdown(self) -> None:
+        """Cancel every call still running."""
+        for active in list(self._active.values()):
+            await active.call.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)

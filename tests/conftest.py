@@ -1,0 +1,28 @@
+"""Shared fixtures: settings with fake keys, and the repo root on sys.path."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+
+from config import Settings  # noqa: E402
+
+FAKE_KEYS = {
+    "deepgram_api_key": "dg-test",
+    "cartesia_api_key": "ca-test",
+    "elevenlabs_api_key": "el-test",
+    "openai_api_key": "sk-test",
+    "groq_api_key": "gsk-test",
+    "twilio_account_sid": "AC" + "0" * 32,
+    "twilio_auth_token": "twilio-test-token",
+}
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings with a fake key for every provider and no .env file."""
+    return Settings(_env_file=None, **FAKE_KEYS)

@@ -1,0 +1,64 @@
+"""Twilio Media Streams: FastAPI websocket + Twilio serializer, hang-up via our REST base URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipecat.serializers.twilio import TwilioFrameSerializer
+from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
+
+from config import Settings
+from transports.kinds import AUDIO, TransportKind
+
+
+def twilio_serializer(
+    settings: Settings, *, stream_sid: str, call_sid: str | None, hang_up: bool = True
+) -> TwilioFrameSerializer:
+    """Build the serializer; with ``hang_up`` the call is completed over REST when it ends.
+
+    Args:
+        settings: Twilio credentials and ``TWILIO_API_BASE_URL``.
+        stream_sid: The media stream's sid (from the ``start`` message).
+        call_sid: The call's sid, needed to hang up.
+        hang_up: Complete the call through Twilio REST when the pipeline ends.
+
+    Returns:
+        The serializer for the transport.
+    """
+    token = settings.twilio_auth_token
+    can_hang_up = hang_up and bool(call_sid and settings.twilio_account_sid and token)
+    return TwilioFrameSerializer(
+        stream_sid=stream_sid,
+        call_sid=call_sid,
+        account_sid=settings.twilio_account_sid if can_hang_up else None,
+        auth_token=token.get_secret_value() if (token and can_hang_up) else None,
+        base_url=settings.twilio_http_url,
+        params=TwilioFrameSerializer.InputParams(
+            twilio_sample_rate=8000, auto_hang_up=can_hang_up
+        ),
+    )
+
+
+def twilio_transport(
+    websocket: Any,
+    settings: Settings,
+    *,
+    stream_sid: str,
+    call_sid: str | None,
+    hang_up: bool = True,
+) -> FastAPIWebsocketTransport:
+    """A transport for an accepted Twilio media-stream websocket whose ``start`` was read."""
+    audio = AUDIO[TransportKind.TWILIO]
+    return FastAPIWebsocketTransport(
+        websocket=websocket,
+        params=FastAPIWebsocketParams(
+            audio_in_enabled=True,
+            audio_out_enabled=True,
+            audio_in_sample_rate=audio.in_rate,
+            audio_out_sample_rate=audio.out_rate,
+            add_wav_header=False,
+            serializer=twilio_serializer(
+                settings, stream_sid=stream_sid, call_sid=call_sid, hang_up=hang_up
+            ),
+        ),
+    )
