@@ -5,6 +5,7 @@ Run ``make run`` (or ``python server.py``) and open http://localhost:7860.
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: smart-turn CPU halves
@@ -16,10 +17,13 @@ import uvicorn  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from loguru import logger  # noqa: E402
 
-from assembly.models import preload  # noqa: E402
+from assembly.models import preload as preload_models  # noqa: E402
 from config import Settings, get_settings  # noqa: E402
-from launcher import app_routes, twilio_routes, webrtc_routes  # noqa: E402
+from launcher import app_routes, metrics, twilio_routes, webrtc_routes  # noqa: E402
+from launcher.metrics import LauncherMetrics  # noqa: E402
+from providers import preload as preload_providers  # noqa: E402
 from runner import CallRunner, InProcessRunner  # noqa: E402
+from transports import preload as preload_transports  # noqa: E402
 
 
 def create_app(settings: Settings | None = None, runner: CallRunner | None = None) -> FastAPI:
@@ -38,16 +42,21 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        preload()  # models load once, at start-up, never per call
+        preload_models()  # models and imports are paid once, at start-up, never per call
+        preload_providers()
+        preload_transports()
+        watcher = asyncio.create_task(app.state.metrics.watch_loop())
         logger.info(f"Switchboard launcher ready on {settings.public_url}")
         yield
+        watcher.cancel()
         await app.state.runner.shutdown()
 
     app = FastAPI(title="Switchboard", lifespan=lifespan)
     app.state.settings = settings
-    app.state.runner = runner or InProcessRunner(settings)
+    app.state.metrics = LauncherMetrics()
+    app.state.runner = runner or InProcessRunner(settings, metrics=app.state.metrics)
     app.state.webrtc = webrtc_routes.webrtc_handler()
-    for module in (app_routes, twilio_routes, webrtc_routes):
+    for module in (app_routes, metrics, twilio_routes, webrtc_routes):
         app.include_router(module.router)
     return app
 

@@ -105,3 +105,25 @@ def build_services(
     llm = LLM_BUILDERS[specs["llm"].provider](specs["llm"], settings, prompt)
     tts = TTS_BUILDERS[specs["tts"].provider](specs["tts"], settings, language, closers)
     return Services(stt=stt, llm=llm, tts=tts, specs=specs, closers=closers)
+
+
+_SERVICE_MODULES = (
+    "pipecat.services.deepgram.stt",
+    "pipecat.services.cartesia.stt",
+    "pipecat.services.cartesia.tts",
+    "pipecat.services.elevenlabs.tts",
+    "pipecat.services.openai.llm",
+    "pipecat.services.openai.stt",
+    "pipecat.services.openai.tts",
+    "pipecat.services.groq.llm",
+    "pipecat.services.groq.stt",
+    "pipecat.services.ollama.llm",
+)
+
+
+def preload() -> None:
+    """Import every provider's service module now, so no call ever pays for an import."""
+    import importlib
+
+    for name in _SERVICE_MODULES:
+        importlib.import_module(name)

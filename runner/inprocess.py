@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from typing import Any
 
 from loguru import logger
 from pipecat.runner.types import RunnerArguments
@@ -23,8 +24,14 @@ _RECENT = 200
 class InProcessRunner:
     """Each call is a task in this event loop; the loop never waits on a call's work."""
 
-    def __init__(self, settings: Settings, plugins: list[CallPlugin] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        plugins: list[CallPlugin] | None = None,
+        metrics: Any = None,
+    ):
         self._settings = settings
+        self._metrics = metrics
         self._plugins = plugins or []
         self._active: dict[str, ActiveCall] = {}
         self._recent: deque[ActiveCall] = deque(maxlen=_RECENT)
@@ -32,6 +39,7 @@ class InProcessRunner:
 
     async def start(self, persona: Persona, runner_args: RunnerArguments) -> ActiveCall:
         """Build the call now (so errors surface to the caller) and run it in the background."""
+        started = time.perf_counter()
         if not isinstance(runner_args.body, dict):
             runner_args.body = {}
         runner_args.body.setdefault("call_id", new_call_id())
@@ -40,6 +48,10 @@ class InProcessRunner:
         active = ActiveCall(ctx.call_id, persona.name, str(ctx.transport), call=call)
         self._active[ctx.call_id] = active
         self._tasks[ctx.call_id] = asyncio.create_task(self._run(active))
+        if self._metrics is not None:
+            self._metrics.dispatch_seconds.observe(time.perf_counter() - started)
+            self._metrics.calls_started.labels(transport=str(ctx.transport)).inc()
+            self._metrics.active_calls.set(len(self._active))
         logger.info(f"[{ctx.call_id}] started {persona.name} on {ctx.transport}")
         return active
 
@@ -55,6 +67,9 @@ class InProcessRunner:
             self._active.pop(active.call_id, None)
             self._tasks.pop(active.call_id, None)
             self._recent.appendleft(active)
+            if self._metrics is not None:
+                self._metrics.calls_ended.labels(reason=active.end_reason).inc()
+                self._metrics.active_calls.set(len(self._active))
 
     def calls(self) -> list[ActiveCall]:
         """Active calls first, then recent ones."""

@@ -26,3 +26,29 @@ FAKE_KEYS = {
 def settings() -> Settings:
     """Settings with a fake key for every provider and no .env file."""
     return Settings(_env_file=None, **FAKE_KEYS)
+
+
+@pytest.fixture(scope="session")
+def doubles():
+    """The provider doubles in their own process, for the whole session."""
+    from tests.doubles.process import DoublesProcess
+
+    with DoublesProcess() as running:
+        yield running
+
+
+@pytest.fixture
+def launcher_factory(doubles):
+    """Start launchers (real ``server.py`` processes) pointed at the doubles; stopped after."""
+    from tests.launcher.process import LauncherProcess
+
+    started = []
+
+    def start(**env: str):
+        process = LauncherProcess({**doubles.env(), **env}).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

@@ -6,4 +6,12 @@ Modules are imported on demand so a process only pays for the transports it uses
 
 from transports.kinds import AUDIO, AudioProfile, TransportKind
 
-__all__ = ["AUDIO", "AudioProfile", "TransportKind"]
+__all__ = ["AUDIO", "AudioProfile", "TransportKind", "preload"]
+
+
+def preload(kinds: tuple[str, ...] = ("twilio", "webrtc", "rooms")) -> None:
+    """Import transport modules up front (the launcher does, so calls never pay for imports)."""
+    import importlib
+
+    for kind in kinds:
+        importlib.import_module(f"transports.{kind}")

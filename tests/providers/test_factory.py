@@ -110,7 +110,9 @@ def test_unknown_option_is_rejected_with_the_valid_ones(settings):
     assert "stability" in str(err.value)
 
 
-@pytest.mark.parametrize(("stage", "name"), [("stt", "whisper"), ("tts", "piper"), ("tts", "kokoro")])
+@pytest.mark.parametrize(
+    ("stage", "name"), [("stt", "whisper"), ("tts", "piper"), ("tts", "kokoro")]
+)
 def test_local_provider_without_its_package_says_what_to_install(settings, stage, name):
     with pytest.raises(ProviderUnavailableError, match=rf"pipecat-ai\[{name}\]"):
         build_services(_chosen(stage, name), settings, language="en", prompt="x")

@@ -1,0 +1,53 @@
+"""The aiohttp application serving every provider double on one port."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from tests.doubles import (
+    cartesia_stt,
+    cartesia_tts,
+    control,
+    daily,
+    deepgram,
+    elevenlabs,
+    livekit,
+    llm,
+    openai_audio,
+    twilio,
+)
+from tests.doubles.asr import Recognizer
+from tests.doubles.audio import Synthesizer
+from tests.doubles.config import Credentials, DoublesState, LatencyProfile
+
+
+def build_app(
+    profile: LatencyProfile | None = None, creds: Credentials | None = None
+) -> web.Application:
+    """Build the doubles' application.
+
+    Args:
+        profile: Initial latency profile (defaults if None).
+        creds: Accepted credentials (random if None).
+
+    Returns:
+        The application; ``app["state"]`` holds the shared state.
+    """
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app["state"] = DoublesState(profile or LatencyProfile(), creds or Credentials())
+    app["recognizer"] = Recognizer()
+    app["synth"] = Synthesizer()
+    r = app.router
+    r.add_get("/v1/listen", deepgram.listen)
+    r.add_get("/stt/websocket", cartesia_stt.stt_websocket)
+    r.add_get("/tts/websocket", cartesia_tts.tts_websocket)
+    r.add_get("/v1/text-to-speech/{voice_id}/multi-stream-input", elevenlabs.multi_stream_input)
+    for prefix in ("/v1", "/openai/v1"):
+        r.add_post(f"{prefix}/chat/completions", llm.chat_completions)
+        r.add_post(f"{prefix}/audio/transcriptions", openai_audio.transcriptions)
+        r.add_post(f"{prefix}/audio/speech", openai_audio.speech)
+    r.add_post("/twirp/livekit.RoomService/{method}", livekit.room_service)
+    twilio.add_routes(app)
+    daily.add_routes(app)
+    control.add_routes(app)
+    return app

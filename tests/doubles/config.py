@@ -1,0 +1,181 @@
+"""Latency profile, credentials and shared mutable state of the provider doubles."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+DEFAULT_PHRASES = [
+    "hello there",
+    "what is the weather today",
+    "i would like to book an appointment for tomorrow",
+    "cancel my appointment",
+    "yes please",
+    "no thank you",
+    "goodbye",
+]
+
+
+@dataclass
+class LatencyProfile:
+    """Timing knobs of every double (milliseconds unless stated otherwise)."""
+
+    stt_final_ms: int = 150
+    stt_interim_ms: int = 500
+    stt_endpointing_ms: int = 300
+    stt_idle_timeout_s: float = 10.0
+    llm_first_token_ms: int = 200
+    llm_tokens_per_sec: float = 100.0
+    tts_first_byte_ms: int = 100
+    tts_speed: float = 3.0
+    transcription_ms: int = 150
+    elevenlabs_inactivity_s: float = 20.0
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Apply a partial update, rejecting unknown keys.
+
+        Args:
+            values: Field names mapped to new values.
+
+        Raises:
+            KeyError: If a key is not a profile field.
+        """
+        known = {f.name: f.type for f in fields(self)}
+        for key, value in values.items():
+            if key not in known:
+                raise KeyError(key)
+            current = getattr(self, key)
+            setattr(self, key, type(current)(value))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the profile as a plain dict."""
+        return asdict(self)
+
+
+@dataclass
+class Credentials:
+    """Fake credentials the doubles accept (random per process)."""
+
+    deepgram_key: str = field(default_factory=lambda: "dg-" + secrets.token_hex(16))
+    cartesia_key: str = field(default_factory=lambda: "sk_car_" + secrets.token_hex(16))
+    elevenlabs_key: str = field(default_factory=lambda: "sk_" + secrets.token_hex(20))
+    openai_key: str = field(default_factory=lambda: "sk-proj-" + secrets.token_hex(20))
+    groq_key: str = field(default_factory=lambda: "gsk_" + secrets.token_hex(20))
+    twilio_sid: str = field(default_factory=lambda: "AC" + secrets.token_hex(16))
+    twilio_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    livekit_key: str = field(default_factory=lambda: "API" + secrets.token_hex(6))
+    livekit_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    daily_key: str = field(default_factory=lambda: secrets.token_hex(32))
+
+    def env(self, port: int, host: str = "127.0.0.1") -> dict[str, str]:
+        """Return the environment that points Switchboard at the doubles.
+
+        Args:
+            port: The doubles' listening port.
+            host: The doubles' host.
+
+        Returns:
+            Env var names mapped to values.
+        """
+        http = f"http://{host}:{port}"
+        ws = f"ws://{host}:{port}"
+        return {
+            "DEEPGRAM_BASE_URL": ws,
+            "CARTESIA_BASE_URL": ws,
+            "ELEVENLABS_BASE_URL": ws,
+            "OPENAI_BASE_URL": f"{http}/v1",
+            "GROQ_BASE_URL": http,
+            "TWILIO_API_BASE_URL": http,
+            "LIVEKIT_URL": ws,
+            "DAILY_API_URL": f"{http}/v1",
+            "DEEPGRAM_API_KEY": self.deepgram_key,
+            "CARTESIA_API_KEY": self.cartesia_key,
+            "ELEVENLABS_API_KEY": self.elevenlabs_key,
+            "OPENAI_API_KEY": self.openai_key,
+            "GROQ_API_KEY": self.groq_key,
+            "TWILIO_ACCOUNT_SID": self.twilio_sid,
+            "TWILIO_AUTH_TOKEN": self.twilio_token,
+            "LIVEKIT_API_KEY": self.livekit_key,
+            "LIVEKIT_API_SECRET": self.livekit_secret,
+            "DAILY_API_KEY": self.daily_key,
+        }
+
+
+class DoublesState:
+    """Everything the doubles share: profile, scripts, recordings and counters."""
+
+    def __init__(self, profile: LatencyProfile, creds: Credentials) -> None:
+        self.profile = profile
+        self.creds = creds
+        self._initial_profile = profile.to_dict()
+        self.started = time.time()
+        self.open_sockets: dict[str, int] = defaultdict(int)
+        self.counters: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.llm_rules: list[dict[str, Any]] = []
+        self.llm_requests: list[dict[str, Any]] = []
+        self.twilio_requests: list[dict[str, Any]] = []
+        self.twilio_calls: dict[str, dict[str, Any]] = {}
+        self.livekit_rooms: dict[str, Any] = {}
+        self.daily_rooms: dict[str, dict[str, Any]] = {}
+        self.transcripts: list[dict[str, Any]] = []
+
+    def count(self, service: str, key: str, n: int = 1) -> None:
+        """Increment a per-service counter.
+
+        Args:
+            service: Service name, e.g. "deepgram".
+            key: Counter name, e.g. "finalize".
+            n: Increment.
+        """
+        self.counters[service][key] += n
+
+    @contextmanager
+    def track_socket(self, service: str) -> Iterator[None]:
+        """Count a websocket as open for the duration of the block.
+
+        Args:
+            service: Service name.
+
+        Yields:
+            Nothing.
+        """
+        self.open_sockets[service] += 1
+        self.count(service, "opened")
+        try:
+            yield
+        finally:
+            self.open_sockets[service] -= 1
+            self.count(service, "closed")
+
+    def stats(self) -> dict[str, Any]:
+        """Return live socket counts and counters."""
+        services = set(self.counters) | set(self.open_sockets)
+        out: dict[str, Any] = {
+            name: {"open": self.open_sockets.get(name, 0), **self.counters.get(name, {})}
+            for name in sorted(services)
+        }
+        return {
+            "services": out,
+            "open_sockets_total": sum(self.open_sockets.values()),
+            "uptime_s": round(time.time() - self.started, 3),
+        }
+
+    def reset(self) -> None:
+        """Restore the initial profile; forget scripts, recordings and counters.
+
+        Open sockets stay counted.
+        """
+        self.profile.update(self._initial_profile)
+        self.llm_rules.clear()
+        self.llm_requests.clear()
+        self.twilio_requests.clear()
+        self.twilio_calls.clear()
+        self.livekit_rooms.clear()
+        self.daily_rooms.clear()
+        self.transcripts.clear()
+        self.counters.clear()

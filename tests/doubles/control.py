@@ -1,0 +1,113 @@
+"""Control API of the doubles, under ``/_doubles/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from tests.doubles.config import DEFAULT_PHRASES
+from tests.doubles.livekit import rooms_snapshot
+from tests.doubles.llm_rules import validate_rules
+
+
+async def _json(request: web.Request) -> Any:
+    return await request.json() if request.can_read_body else {}
+
+
+async def health(request: web.Request) -> web.Response:
+    """``GET /_doubles/health``."""
+    return web.json_response({"ok": True})
+
+
+async def profile(request: web.Request) -> web.Response:
+    """``GET``/``POST /_doubles/profile``: read or partially update the latency profile."""
+    state = request.app["state"]
+    if request.method == "POST":
+        try:
+            state.profile.update(await _json(request))
+        except (KeyError, TypeError, ValueError) as exc:
+            return web.json_response({"error": f"bad profile field: {exc}"}, status=400)
+    return web.json_response(state.profile.to_dict())
+
+
+async def llm_rules(request: web.Request) -> web.Response:
+    """``POST /_doubles/llm/rules`` ``{"rules": [...], "append": false}``; ``GET`` lists them."""
+    state = request.app["state"]
+    if request.method == "POST":
+        body = await _json(request)
+        try:
+            rules = validate_rules(list(body.get("rules") or []))
+        except (ValueError, AttributeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        if not body.get("append"):
+            state.llm_rules.clear()
+        state.llm_rules.extend(rules)
+    public = [{k: v for k, v in r.items() if k != "_used"} for r in state.llm_rules]
+    return web.json_response({"rules": public})
+
+
+async def llm_requests(request: web.Request) -> web.Response:
+    """``GET /_doubles/llm/requests``: every recorded chat-completions request body."""
+    return web.json_response({"requests": request.app["state"].llm_requests})
+
+
+async def stt_phrases(request: web.Request) -> web.Response:
+    """``POST /_doubles/stt/phrases`` ``{"phrases": [...]}`` (empty list = defaults)."""
+    recognizer = request.app["recognizer"]
+    rejected: list[str] = []
+    if request.method == "POST":
+        phrases = list((await _json(request)).get("phrases") or []) or DEFAULT_PHRASES
+        _, rejected = recognizer.set_phrases(phrases)
+    return web.json_response({"phrases": recognizer.phrases, "rejected": rejected})
+
+
+async def transcripts(request: web.Request) -> web.Response:
+    """``GET /_doubles/stt/transcripts``: every final the STT doubles decoded."""
+    return web.json_response({"transcripts": request.app["state"].transcripts})
+
+
+async def twilio_requests(request: web.Request) -> web.Response:
+    """``GET /_doubles/twilio/requests``."""
+    state = request.app["state"]
+    return web.json_response(
+        {"requests": state.twilio_requests, "calls": list(state.twilio_calls.values())}
+    )
+
+
+async def livekit_rooms(request: web.Request) -> web.Response:
+    """``GET /_doubles/livekit/rooms``."""
+    return web.json_response({"rooms": rooms_snapshot(request.app["state"])})
+
+
+async def daily_rooms(request: web.Request) -> web.Response:
+    """``GET /_doubles/daily/rooms``."""
+    return web.json_response({"rooms": list(request.app["state"].daily_rooms.values())})
+
+
+async def stats(request: web.Request) -> web.Response:
+    """``GET /_doubles/stats``: open sockets per service and counters."""
+    return web.json_response(request.app["state"].stats())
+
+
+async def reset(request: web.Request) -> web.Response:
+    """``POST /_doubles/reset``: clear scripts, recordings, rooms, counters; default phrases."""
+    request.app["state"].reset()
+    request.app["recognizer"].set_phrases(DEFAULT_PHRASES)
+    return web.json_response({"ok": True})
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the control routes."""
+    r = app.router
+    r.add_get("/_doubles/health", health)
+    r.add_route("*", "/_doubles/profile", profile)
+    r.add_route("*", "/_doubles/llm/rules", llm_rules)
+    r.add_get("/_doubles/llm/requests", llm_requests)
+    r.add_route("*", "/_doubles/stt/phrases", stt_phrases)
+    r.add_get("/_doubles/stt/transcripts", transcripts)
+    r.add_get("/_doubles/twilio/requests", twilio_requests)
+    r.add_get("/_doubles/livekit/rooms", livekit_rooms)
+    r.add_get("/_doubles/daily/rooms", daily_rooms)
+    r.add_get("/_doubles/stats", stats)
+    r.add_post("/_doubles/reset", reset)

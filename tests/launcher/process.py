@@ -1,0 +1,92 @@
+"""Run the real launcher (``python server.py``) as a subprocess pointed at the doubles."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LauncherProcess:
+    """The launcher in its own process, as production runs it.
+
+    Args:
+        env: Extra environment (the doubles' URLs and keys, settings under test).
+        startup_timeout: Seconds to wait for ``/healthz``.
+    """
+
+    def __init__(self, env: dict[str, str], startup_timeout: float = 60.0) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "PUBLIC_URL": self.base_url,
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            **env,
+        }
+        self.startup_timeout = startup_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"launcher-{self.port}.log"
+
+    def start(self) -> LauncherProcess:
+        """Start and wait until it answers ``/healthz``."""
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "server.py"], cwd=REPO_ROOT, env=self.env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"launcher exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"launcher did not start:\n{self.log()}")
+
+    def log(self) -> str:
+        """What the launcher printed so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        """GET a launcher path."""
+        return httpx.get(f"{self.base_url}{path}", timeout=10, **kwargs)
+
+    def stop(self) -> None:
+        """Stop the process we started (SIGTERM, then SIGKILL)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+    def __enter__(self) -> LauncherProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
