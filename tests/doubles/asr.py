@@ -97,25 +97,41 @@ class Recognizer:
         alts = " | ".join(f"( {p} )" for p in self._phrases) or "( hello )"
         return f"#JSGF V1.0;\ngrammar doubles;\npublic <utt> = {alts};\n"
 
-    def _decoder(self) -> Decoder:
+    def _decoder(self, kind: str, fresh: bool = False) -> Decoder:
+        """This thread's decoder for ``kind`` (``partial`` or ``final``).
+
+        Partial and final decodes use separate decoders: a decoder's feature normalisation
+        adapts to what it last heard, and a stream of half-utterance partials left it unable
+        to match whole phrases. ``fresh`` replaces the decoder (a retry after a miss).
+        """
         local = self._local
-        if getattr(local, "decoder", None) is None:
-            local.decoder = Decoder(loglevel="FATAL")
-            local.version = -1
-        if local.version != self._version:
+        decoders = getattr(local, "decoders", None)
+        if decoders is None:
+            decoders = local.decoders = {}
+        entry = decoders.get(kind)
+        if entry is None or fresh:
+            entry = decoders[kind] = [Decoder(loglevel="FATAL"), -1]
+        if entry[1] != self._version:
             with self._lock:
                 name = f"g{self._version}"
-                local.decoder.add_jsgf_string(name, self._grammar())
-                local.decoder.activate_search(name)
-                local.version = self._version
-        return local.decoder
+                entry[0].add_jsgf_string(name, self._grammar())
+                entry[0].activate_search(name)
+                entry[1] = self._version
+        return entry[0]
 
     def _decode(self, pcm: np.ndarray, rate: int, final: bool) -> Hypothesis:
+        hyp = self._decode_once(pcm, rate, final, fresh=False)
+        if final and not hyp.text:
+            # One retry on a fresh decoder: a miss can be adaptation left by earlier audio.
+            hyp = self._decode_once(pcm, rate, final, fresh=True)
+        return hyp
+
+    def _decode_once(self, pcm: np.ndarray, rate: int, final: bool, fresh: bool) -> Hypothesis:
         audio = resample(pcm, rate, ASR_RATE)
         # A faint noise floor: digital silence upsets the decoder's feature normalization.
         noise = np.random.default_rng(len(audio)).integers(-DITHER, DITHER + 1, len(audio))
         audio = np.clip(audio.astype(np.int32) + noise, -32768, 32767).astype(np.int16)
-        dec = self._decoder()
+        dec = self._decoder("final" if final else "partial", fresh=fresh)
         dec.start_utt()
         dec.process_raw(audio.astype("<i2").tobytes(), full_utt=final)
         if not final:

@@ -1,0 +1,90 @@
+"""Command line: ``python -m bench calls ...`` and ``python -m bench sequential ...``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from loguru import logger
+from tqdm import tqdm
+
+from bench import scenario
+from bench.stack import BenchSetupError, parse_env_pairs, parse_profile
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help="directory for the JSON and PNG (default bench/results/)")
+    p.add_argument("--launcher-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra launcher environment, repeatable (compare process models, "
+                        "log levels, ...)")
+    p.add_argument("--profile", help="doubles latency profile overrides: JSON or a JSON file")
+    p.add_argument("--vad-stop-secs", type=float, default=scenario.VAD_STOP_SECS,
+                   help="turn-detection wait subtracted in the overhead (receptionist: 0.2)")
+    p.add_argument("--log-level", default="WARNING",
+                   help="bench/caller log level on stderr (default WARNING)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Latency and capacity benchmark: simulated Twilio callers against the "
+        "real launcher, with the providers replaced by the local doubles.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    calls = sub.add_parser("calls", help="N concurrent calls of T turns each")
+    calls.add_argument("--calls", type=int, required=True, help="concurrent callers (N)")
+    calls.add_argument("--turns", type=int, default=3, help="caller turns per call (T)")
+    calls.add_argument("--transport", default="twilio", choices=["twilio"])
+    calls.add_argument("--ramp-secs", type=float, default=None,
+                       help="spread the dialling over this many seconds (default N x 0.1)")
+    _common(calls)
+    seq = sub.add_parser("sequential", help="launcher RSS growth over sequential calls")
+    seq.add_argument("--calls", type=int, default=100, help="calls, one after another")
+    seq.add_argument("--turns", type=int, default=1, help="caller turns per call")
+    _common(seq)
+    return parser
+
+
+def _quiet_logs(level: str) -> None:
+    """Route loguru through ``tqdm.write`` so log lines do not break the progress bar."""
+    logger.remove()
+    logger.add(lambda msg: tqdm.write(msg, end="", file=sys.stderr), level=level.upper())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the benchmark; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    _quiet_logs(args.log_level)
+    try:
+        env = parse_env_pairs(args.launcher_env)
+        profile = parse_profile(args.profile)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    command = ["python -m bench", *argv]
+    try:
+        if args.command == "calls":
+            from bench.run_calls import CallsConfig, run
+
+            if args.calls < 1 or args.turns < 0:
+                print("error: --calls must be >= 1 and --turns >= 0", file=sys.stderr)
+                return 2
+            cfg = CallsConfig(args.calls, args.turns, args.transport, args.ramp_secs, args.out,
+                              env, profile, args.vad_stop_secs)
+            return run(cfg, command)
+        from bench.sequential import SequentialConfig
+        from bench.sequential import run as run_sequential
+
+        seq = SequentialConfig(args.calls, args.turns, args.out, env, profile, args.vad_stop_secs)
+        return run_sequential(seq, command)
+    except BenchSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
