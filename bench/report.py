@@ -133,6 +133,9 @@ def format_calls_summary(data: dict[str, Any]) -> str:
         f"{launcher['rss_peak_mb']} MB, end {launcher['rss_end_mb']} MB, "
         f"{launcher['rss_per_extra_call_mb']} MB per extra concurrent call "
         f"(peak {launcher['peak_concurrent_calls']} at once)",
+        f"input audio to STT    {s['stt_audio_keep_up']['stt_received_secs']} s of "
+        f"{s['stt_audio_keep_up']['caller_audio_secs']} s the callers sent "
+        f"(ratio {s['stt_audio_keep_up']['ratio']}; < 1 = launcher input fell behind)",
         f"launcher loop lag     p95 {_fmt(lag.get('loop_lag_p95_secs'), 'ms')} / "
         f"max {_fmt(lag.get('loop_lag_max_secs'), 'ms')}",
         f"bench loop lag        p95 {_fmt(s['bench_loop_lag'].get('p95_secs'), 'ms')} / "

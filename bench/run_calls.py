@@ -13,7 +13,7 @@ from typing import Any
 import psutil
 
 from bench import scenario
-from bench.calls import run_concurrent, wait_idle
+from bench.calls import CallOutcome, run_concurrent, wait_idle
 from bench.looplag import LoopLagMonitor
 from bench.machine import CpuLedger, machine_info
 from bench.plot import plot_calls
@@ -98,6 +98,7 @@ async def _measure(stack: Stack, cfg: CallsConfig) -> dict[str, Any]:
     resources = resource_summary(
         sampler, rss_start, rss_end, lag.get("peak_active_calls") or cfg.calls
     )
+    doubles_stats = await stack.client.astats()
     return {
         "wall_secs": wall,
         "summary": {
@@ -111,11 +112,27 @@ async def _measure(stack: Stack, cfg: CallsConfig) -> dict[str, Any]:
             },
             "other_processes": ledger.busiest(exclude={*pids.values(), *_all_children(pids)}),
             "launcher_idle_after_calls": idle,
+            "stt_audio_keep_up": stt_keep_up(outcomes, doubles_stats),
         },
         "turns_detail": turn_rows,
         "calls_detail": [o.to_dict() for o in outcomes],
         "timeline": {"samples": sampler.to_dict(), "scrapes": scraper.to_dict()},
-        "doubles_stats": await stack.client.astats(),
+        "doubles_stats": doubles_stats,
+    }
+
+
+def stt_keep_up(outcomes: list[CallOutcome], doubles_stats: dict[str, Any]) -> dict[str, Any]:
+    """Caller audio sent vs audio the launcher forwarded to the Deepgram double.
+
+    A ratio below 1 means the launcher's input path fell behind real time: audio was still
+    queued in the launcher when the caller hung up (assumes linear16 at 8 kHz, as on Twilio).
+    """
+    sent = sum(o.result.sent_media for o in outcomes if o.result is not None) * 0.02
+    got = doubles_stats.get("services", {}).get("deepgram", {}).get("audio_bytes", 0) / 16000
+    return {
+        "caller_audio_secs": round(sent, 1),
+        "stt_received_secs": round(got, 1),
+        "ratio": round(got / sent, 3) if sent else None,
     }
 
 

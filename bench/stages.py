@@ -84,7 +84,7 @@ def turn_stages(
                 "turn": index,
                 "stt_final_secs": _r(final),
                 "llm_request_secs": _r(ask),
-                "after_llm_request_secs": None if v2v is None else _r(v2v - ask),
+                "after_llm_request_secs": None if v2v is None or not ask <= v2v else _r(v2v - ask),
             }
         )
     return rows

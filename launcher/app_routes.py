@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from bots import PERSONAS
 
@@ -17,6 +17,12 @@ _PAGE = Path(__file__).parent / "static" / "index.html"
 async def page() -> FileResponse:
     """The browser page: pick a persona and talk (no CDN, works offline)."""
     return FileResponse(_PAGE, media_type="text/html")
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    """No icon (keeps browsers from logging a 404)."""
+    return Response(status_code=204)
 
 
 @router.get("/personas")

@@ -1,0 +1,168 @@
+"""Browser calls end to end: headless Chromium (fake mic) → the launcher's page → SmallWebRTC."""
+
+import asyncio
+import time
+
+import pytest
+
+from tests.callers.browser import BrowserCaller
+from tests.callers.mic import mic_track
+
+BOOKING = "I would like to book an appointment for tomorrow"
+SERVICES_Q = "tell me about your services"
+LONG_REPLY = (
+    "We offer cleanings, fillings, crowns and whitening for the whole family. "
+    "Our hygienists are gentle and our dentists have twenty years of experience. "
+    "We also accept most insurance plans and offer payment plans for larger treatments."
+)
+GOODBYE = "Thank you for calling, have a great day, goodbye"
+
+
+@pytest.fixture
+def web_launcher(doubles, launcher_factory):
+    doubles.client.reset()
+    return launcher_factory(SWITCHBOARD_ICE_LOOPBACK_ONLY="1")
+
+
+async def _talk(
+    launcher, persona: str, wav, seconds: float, until_closed: bool = False, hang_up: bool = False
+):
+    """Open the page, pick the persona, press Talk, and let the call run."""
+    async with BrowserCaller(wav, loop=False) as browser:
+        await browser.open(f"{launcher.base_url}/?persona={persona}")
+        await browser.wait_for_function("document.querySelectorAll('#persona option').length > 0")
+        await browser.page.click("#connect")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            if until_closed and await browser.evaluate("window.switchboard.connection") in (
+                "closed",
+                "failed",
+                "disconnected",
+            ):
+                break
+        seen = {
+            "transcript": await browser.text("#transcript"),
+            "events": await browser.evaluate("window.switchboard.events"),
+            "bot_audio_max": await browser.evaluate("window.switchboard.botAudioMax"),
+            "connection": await browser.evaluate("window.switchboard.connection"),
+            "console": list(browser.console),
+        }
+        if hang_up:  # the caller presses "Hang up" (the page closes its peer connection)
+            await browser.page.click("#connect")
+        return seen
+
+
+def _user_texts(doubles) -> list[str]:
+    return [
+        str(m["content"]).lower()
+        for r in doubles.client.llm_requests()
+        for m in r["messages"]
+        if m["role"] == "user"
+    ]
+
+
+async def _wait_call_over(launcher, timeout: float = 10.0) -> dict:
+    for _ in range(int(timeout * 10)):
+        calls = launcher.get("/calls").json()
+        if calls and not calls[0]["active"]:
+            return calls[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"call still active: {launcher.get('/calls').json()}")
+
+
+async def test_receptionist_in_the_browser(doubles, web_launcher, tmp_path):
+    """Greeting, a turn, a barge-in, and a goodbye before the bot hangs up, all on the page."""
+    doubles.client.stt_phrases([SERVICES_Q, "stop please", "goodbye"])
+    doubles.client.llm_rules(
+        [
+            {"match": "about your services", "reply": LONG_REPLY},
+            {"match": "stop please", "reply": "Of course."},
+            {
+                "match": "goodbye",
+                "tool_calls": [{"name": "end_call", "arguments": {"goodbye": GOODBYE}}],
+            },
+        ]
+    )
+    wav = mic_track(
+        tmp_path / "mic.wav",
+        [(9.0, SERVICES_Q), (15.5, "stop please"), (22.0, "goodbye")],
+        total=40,
+    )
+    seen = await _talk(web_launcher, "receptionist", wav, seconds=40, until_closed=True)
+    lines = [ln for ln in seen["transcript"].splitlines() if ln.strip()]
+    # The greeting is the first thing said, and it was heard as audio in the page.
+    assert lines[0].startswith("Bot:Thank you for calling Bright Smile Dental"), lines
+    assert seen["bot_audio_max"] > 0.01
+    # The caller's question reached the LLM as a transcript and the reply was spoken.
+    assert any("tell me about your services" in t for t in _user_texts(doubles))
+    assert any("We offer cleanings" in ln for ln in lines), lines
+    # Barge-in: the caller started speaking over the reply and the bot stopped.
+    types = [e["type"] for e in seen["events"]]
+    reply_start = _index_after(types, "bot-started-speaking", types.index("user-transcription"))
+    barge = types.index("user-started-speaking", reply_start)
+    assert "bot-stopped-speaking" in types[reply_start:barge + 5], types[reply_start:barge + 6]
+    request = next(
+        r for r in doubles.client.llm_requests() if "stop please" in str(r["messages"]).lower()
+    )
+    spoken = [m["content"] for m in request["messages"] if m["role"] == "assistant"][-1]
+    assert 0 < len(spoken) < len(LONG_REPLY), spoken
+    # The goodbye was spoken completely, then the bot ended the call.
+    assert any(GOODBYE in ln for ln in lines), lines
+    assert seen["connection"] in ("closed", "failed", "disconnected"), seen["connection"]
+    call = await _wait_call_over(web_launcher)
+    assert call["end_reason"] == "completed"
+    assert [c for c in seen["console"] if c.startswith("pageerror")] == []
+
+
+def _index_after(items: list[str], value: str, start: int) -> int:
+    return items.index(value, start + 1)
+
+
+@pytest.mark.parametrize(
+    ("persona", "greeting"),
+    [
+        ("coach", "Hi! Let's practise. I'll play a friendly colleague."),
+        ("companion", "Hey there! Good to hear from you."),
+        ("assistant", "Hi, I'm your assistant."),
+    ],
+)
+async def test_persona_on_its_main_transport(doubles, web_launcher, tmp_path, persona, greeting):
+    doubles.client.stt_phrases([BOOKING])
+    doubles.client.llm_rules(
+        [{"match": "book an appointment", "reply": "Happy to help with that."}]
+    )
+    wav = mic_track(tmp_path / "mic.wav", [(8.0, BOOKING)], total=16)
+    seen = await _talk(web_launcher, persona, wav, seconds=16)
+    lines = [ln for ln in seen["transcript"].splitlines() if ln.strip()]
+    assert lines[0].startswith(f"Bot:{greeting}"), lines
+    assert any("book an appointment" in t for t in _user_texts(doubles))
+    assert any("Happy to help with that." in ln for ln in lines), lines
+    assert seen["bot_audio_max"] > 0.01
+
+
+async def test_browser_caller_leaving_mid_reply_ends_cleanly(doubles, web_launcher, tmp_path):
+    doubles.client.stt_phrases([SERVICES_Q])
+    doubles.client.llm_rules([{"match": "about your services", "reply": LONG_REPLY}])
+    wav = mic_track(tmp_path / "mic.wav", [(8.0, SERVICES_Q)], total=15)
+    seen = await _talk(web_launcher, "receptionist", wav, seconds=15, hang_up=True)
+    lines = seen["transcript"].splitlines()
+    assert any("We offer cleanings" in ln for ln in lines), lines
+    assert not any("payment plans" in ln for ln in lines), "the reply should still be playing"
+    call = await _wait_call_over(web_launcher, timeout=15)
+    assert call["end_reason"] == "completed"
+    stats = doubles.client.stats()
+    assert stats["open_sockets_total"] == 0, stats
+    log = web_launcher.log()
+    assert "Traceback" not in log and "| ERROR" not in log, log[-3000:]
+
+
+async def test_browser_tab_killed_mid_reply_ends_the_call(doubles, web_launcher, tmp_path):
+    # No hang-up message at all: the page's keep-alive pings stop and the launcher notices.
+    doubles.client.stt_phrases([SERVICES_Q])
+    doubles.client.llm_rules([{"match": "about your services", "reply": LONG_REPLY}])
+    wav = mic_track(tmp_path / "mic.wav", [(8.0, SERVICES_Q)], total=15)
+    await _talk(web_launcher, "receptionist", wav, seconds=15)
+    call = await _wait_call_over(web_launcher, timeout=12)
+    assert call["end_reason"] == "completed"
+    assert doubles.client.stats()["open_sockets_total"] == 0
