@@ -1,0 +1,139 @@
+"""The local-mic transport end to end: a PulseAudio virtual mic and speaker around the CLI."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.callers.audio import read_wav
+from tests.callers.listen import PhraseListener, speech_segments
+from tests.callers.mic import mic_track
+from tests.callers.pulse import PulseAudioSession
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES_Q = "tell me about your services"
+LONG_REPLY = (
+    "We offer cleanings, fillings, crowns and whitening for the whole family. "
+    "Our hygienists are gentle and our dentists have twenty years of experience. "
+    "We also accept most insurance plans and offer payment plans for larger treatments."
+)
+GOODBYE = "Thank you for calling, have a great day, goodbye"
+
+
+class LocalBot:
+    """``python -m bots receptionist --transport local`` on the session's PulseAudio."""
+
+    def __init__(self, pulse: PulseAudioSession, env: dict[str, str], log: Path):
+        self.log = log
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bots", "receptionist", "--transport", "local"],
+            cwd=ROOT,
+            env={**os.environ, **env, **pulse.child_env(), "OPENBLAS_NUM_THREADS": "1"},
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, needle: str, count: int = 1, timeout: float = 40) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.text().count(needle) >= count:
+                return
+            assert self.proc.poll() is None, self.text()[-3000:]
+            time.sleep(0.1)
+        raise AssertionError(f"{needle!r} not seen:\n{self.text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def pulse():
+    with PulseAudioSession(rate=16000) as session:
+        yield session
+
+
+@pytest.fixture
+def local_bot(doubles, pulse, tmp_path):
+    doubles.client.reset()
+    bots = []
+
+    def start() -> LocalBot:
+        bot = LocalBot(pulse, doubles.env(), tmp_path / f"bot{len(bots)}.log")
+        bots.append(bot)
+        return bot
+
+    yield start
+    for bot in bots:
+        bot.stop()
+
+
+def test_receptionist_on_the_local_mic(doubles, pulse, local_bot, tmp_path):
+    doubles.client.stt_phrases([SERVICES_Q, "stop please", "goodbye"])
+    doubles.client.llm_rules(
+        [
+            {"match": "about your services", "reply": LONG_REPLY},
+            {"match": "stop please", "reply": "Of course."},
+            {
+                "match": "goodbye",
+                "tool_calls": [{"name": "end_call", "arguments": {"goodbye": GOODBYE}}],
+            },
+        ]
+    )
+    recording = tmp_path / "speaker.wav"
+    recorder = pulse.record(recording)
+    bot = local_bot()
+    bot.wait_for("Bot stopped speaking")  # the greeting has played
+    mic = mic_track(
+        tmp_path / "mic.wav", [(0.5, SERVICES_Q), (6.0, "stop please"), (11.0, "goodbye")], 14
+    )
+    pulse.play(mic)
+    assert bot.proc.wait(timeout=30) == 0, bot.text()[-3000:]  # end_call ended the program
+    time.sleep(1.0)  # the speaker monitor lags the speaker a little
+    pulse.stop_process(recorder)
+
+    log = bot.text()
+    assert "Traceback" not in log and "| ERROR" not in log, log[-3000:]
+    pcm, rate = read_wav(recording)
+    segments = speech_segments(pcm, rate, min_silence=0.6)
+    listener = PhraseListener(
+        ["thank you for calling bright smile dental", "of course", GOODBYE.lower().replace(",", "")]
+    )
+    heard = [listener.heard(pcm[int(a * rate) : int(b * rate)], rate) for a, b in segments]
+    assert heard[0] == "thank you for calling bright smile dental", heard
+    assert "of course" in heard, heard
+    assert heard[-1] == "thank you for calling have a great day goodbye", heard
+    user = [str(m["content"]).lower() for r in doubles.client.llm_requests() for m in r["messages"]]
+    assert any("tell me about your services" in u for u in user)
+    request = next(
+        r for r in doubles.client.llm_requests() if "stop please" in str(r["messages"]).lower()
+    )
+    spoken = [m["content"] for m in request["messages"] if m["role"] == "assistant"][-1]
+    assert 0 < len(spoken) < len(LONG_REPLY), spoken  # the barge-in cut the reply short
+
+
+def test_local_session_stopped_mid_reply_exits_cleanly(doubles, pulse, local_bot, tmp_path):
+    doubles.client.stt_phrases([SERVICES_Q])
+    doubles.client.llm_rules([{"match": "about your services", "reply": LONG_REPLY}])
+    bot = local_bot()
+    bot.wait_for("Bot stopped speaking")
+    pulse.play(mic_track(tmp_path / "mic.wav", [(0.3, SERVICES_Q)], 2.5))
+    bot.wait_for("Bot started speaking", count=2)  # the reply is playing
+    time.sleep(1.0)
+    bot.proc.send_signal(signal.SIGINT)  # the person at the keyboard presses Ctrl-C
+    code = bot.proc.wait(timeout=20)
+    assert code == 0, (code, bot.text()[-1500:])
+    log = bot.text()
+    assert "Traceback" not in log and "| ERROR" not in log, log[-3000:]
+    deadline = time.monotonic() + 5
+    while doubles.client.stats()["open_sockets_total"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert doubles.client.stats()["open_sockets_total"] == 0
