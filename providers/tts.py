@@ -11,7 +11,14 @@ from providers.errors import ProviderUnavailableError
 from providers.spec import ServiceSpec
 
 Closers = list[Callable[[], Awaitable[None]]]
-OPENAI_TTS_RATE = 24000  # OpenAI's speech endpoint only produces 24 kHz PCM
+# Providers that only synthesise one rate; the output transport resamples them to the call's.
+FIXED_RATES = {"openai": 24000, "openai_compatible": 24000}
+OPENAI_TTS_RATE = FIXED_RATES["openai"]
+
+
+def tts_output_rate(provider: str, transport_out_rate: int) -> int:
+    """The rate a TTS provider's audio arrives at, before the transport's own resampling."""
+    return FIXED_RATES.get(provider, transport_out_rate)
 
 
 def _aggregation(spec: ServiceSpec) -> tuple[ServiceSpec, dict[str, Any]]:

@@ -72,6 +72,10 @@ class DoublesClient:
         """Calls known to the Twilio double."""
         return self._call("GET", "twilio/requests")["calls"]
 
+    def livekit_joins(self) -> list[dict[str, Any]]:
+        """Room joins attempted on the LiveKit signal endpoint (identity, room, grants)."""
+        return self._call("GET", "livekit/joins")
+
     def livekit_rooms(self) -> list[dict[str, Any]]:
         """Rooms held by the LiveKit double."""
         return self._call("GET", "livekit/rooms")["rooms"]

@@ -121,6 +121,7 @@ class DoublesState:
         self.twilio_requests: list[dict[str, Any]] = []
         self.twilio_calls: dict[str, dict[str, Any]] = {}
         self.livekit_rooms: dict[str, Any] = {}
+        self.livekit_joins: list[dict[str, Any]] = []
         self.daily_rooms: dict[str, dict[str, Any]] = {}
         self.transcripts: list[dict[str, Any]] = []
 
@@ -176,6 +177,7 @@ class DoublesState:
         self.twilio_requests.clear()
         self.twilio_calls.clear()
         self.livekit_rooms.clear()
+        self.livekit_joins.clear()
         self.daily_rooms.clear()
         self.transcripts.clear()
         self.counters.clear()

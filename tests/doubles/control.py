@@ -75,6 +75,11 @@ async def twilio_requests(request: web.Request) -> web.Response:
     )
 
 
+async def livekit_joins(request: web.Request) -> web.Response:
+    """``GET /_doubles/livekit/joins``: room joins attempted against the signal endpoint."""
+    return web.json_response(request.app["state"].livekit_joins)
+
+
 async def livekit_rooms(request: web.Request) -> web.Response:
     """``GET /_doubles/livekit/rooms``."""
     return web.json_response({"rooms": rooms_snapshot(request.app["state"])})
@@ -108,6 +113,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/_doubles/stt/transcripts", transcripts)
     r.add_get("/_doubles/twilio/requests", twilio_requests)
     r.add_get("/_doubles/livekit/rooms", livekit_rooms)
+    r.add_get("/_doubles/livekit/joins", livekit_joins)
     r.add_get("/_doubles/daily/rooms", daily_rooms)
     r.add_get("/_doubles/stats", stats)
     r.add_post("/_doubles/reset", reset)

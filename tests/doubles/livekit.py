@@ -107,3 +107,30 @@ def rooms_snapshot(state: DoublesState) -> list[dict[str, Any]]:
         json_format.MessageToDict(r, preserving_proto_field_name=True)
         for r in state.livekit_rooms.values()
     ]
+
+
+async def signal(request: web.Request) -> web.Response:
+    """A client joining a room (``/rtc`` signal websocket, or ``/rtc/validate``).
+
+    There is no media server here: the join is recorded (who, which room, with what grants)
+    and refused the way an unreachable SFU would be, so tests can check what a bot presented.
+    """
+    state = request.app["state"]
+    token = request.query.get("access_token") or bearer(request) or ""
+    query = {k: v for k, v in request.query.items() if k != "access_token"}
+    entry: dict[str, Any] = {"path": request.path, "query": query, "valid": False}
+    try:
+        claims = TokenVerifier(state.creds.livekit_key, state.creds.livekit_secret).verify(token)
+        entry.update(
+            valid=True,
+            identity=claims.identity,
+            name=claims.name,
+            room=claims.video.room,
+            room_join=claims.video.room_join,
+            metadata=claims.metadata,
+        )
+    except Exception as exc:  # noqa: BLE001 - record why the token failed
+        entry["error"] = type(exc).__name__
+    state.livekit_joins.append(entry)
+    state.count("livekit", "joins")
+    return web.Response(status=404, text="no media server in the doubles")
