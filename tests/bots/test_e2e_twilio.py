@@ -38,6 +38,8 @@ async def test_receptionist_answers_the_phone(doubles, receptionist_line):
     user_turns = [m["content"] for r in requests for m in r["messages"] if m["role"] == "user"]
     assert any("book an appointment" in str(t).lower() for t in user_turns), user_turns
     assert "sure what time works for you" in heard, heard
+    # The LLM's HTTP connection was warmed when the call started (pipecat#2957: slow greeting).
+    assert doubles.client.stats()["services"]["openai_llm"]["models_list"] >= 1
 
 
 SERVICES_Q = "tell me about your services"

@@ -44,6 +44,7 @@ def build_app(
     r.add_get("/v1/text-to-speech/{voice_id}/multi-stream-input", elevenlabs.multi_stream_input)
     for prefix in ("/v1", "/openai/v1"):
         r.add_post(f"{prefix}/chat/completions", llm.chat_completions)
+        r.add_get(f"{prefix}/models", llm.list_models)
         r.add_post(f"{prefix}/audio/transcriptions", openai_audio.transcriptions)
         r.add_post(f"{prefix}/audio/speech", openai_audio.speech)
     r.add_post("/twirp/livekit.RoomService/{method}", livekit.room_service)

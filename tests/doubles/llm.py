@@ -186,3 +186,19 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     await emit("[DONE]", pace=False)
     await resp.write_eof()
     return resp
+
+
+async def list_models(request: web.Request) -> web.Response:
+    """Handle ``GET .../models`` (what Switchboard calls to pre-warm the connection)."""
+    state = request.app["state"]
+    groq = request.path.startswith("/openai/")
+    key = state.creds.groq_key if groq else state.creds.openai_key
+    error = openai_auth_error(request, key, groq=groq)
+    service = "groq_llm" if groq else "openai_llm"
+    if error is not None:
+        state.count(service, "auth_failures")
+        return error
+    state.count(service, "models_list")
+    names = ["llama-3.3-70b-versatile"] if groq else ["gpt-4o-mini", "gpt-4.1"]
+    models = [{"id": n, "object": "model", "created": 0, "owned_by": "doubles"} for n in names]
+    return web.json_response({"object": "list", "data": models})
