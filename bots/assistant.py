@@ -26,3 +26,9 @@ PERSONA = Persona(
 async def bot(runner_args: RunnerArguments) -> None:
     """Pipecat runner entry point."""
     await run_bot(PERSONA, runner_args)
+
+
+if __name__ == "__main__":  # Pipecat's dev runner: python -m bots.<persona> -t webrtc
+    from pipecat.runner.run import main
+
+    main()
