@@ -19,6 +19,7 @@ from loguru import logger  # noqa: E402
 
 from assembly.models import preload as preload_models  # noqa: E402
 from config import Settings, get_settings  # noqa: E402
+from config.logging import configure_logging  # noqa: E402
 from launcher import app_routes, metrics, twilio_routes, webrtc_routes  # noqa: E402
 from launcher.metrics import LauncherMetrics  # noqa: E402
 from providers import preload as preload_providers  # noqa: E402
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
 def main() -> None:
     """Serve the launcher on ``HOST``:``PORT``."""
     settings = get_settings()
+    configure_logging(settings.log_level)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 

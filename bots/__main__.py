@@ -19,6 +19,7 @@ import sys  # noqa: E402
 
 from bots import PERSONAS, UnknownPersonaError, get_persona  # noqa: E402
 from config import Settings, get_settings  # noqa: E402
+from config.logging import configure_logging  # noqa: E402
 from providers import ProviderError, build_services, resolve_specs  # noqa: E402
 
 
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metadata", default="{}", help="call metadata as JSON")
     args = parser.parse_args(argv)
     settings = get_settings()
+    configure_logging(settings.log_level)
     if args.list:
         return _list(settings)
     if not args.persona:

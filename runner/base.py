@@ -21,11 +21,18 @@ class ActiveCall:
     started_at: float = field(default_factory=time.time)
     ended_at: float | None = None
     end_reason: str | None = None
-    call: Any = None  # assembly.pipeline.Call once built
+    call: Any = None  # assembly.pipeline.Call while the call runs
+    ctx: Any = None  # assembly.call.CallContext, kept after the call
+
+    def release(self) -> None:
+        """Forget the finished call's pipeline; keep what the calls API shows."""
+        if self.call is not None:
+            self.ctx = self.call.ctx
+            self.call = None
 
     def summary(self) -> dict[str, Any]:
         """A JSON-friendly view for the calls API."""
-        ctx = self.call.ctx if self.call is not None else None
+        ctx = self.call.ctx if self.call is not None else self.ctx
         return {
             "call_id": self.call_id,
             "persona": self.persona,

@@ -64,6 +64,7 @@ class InProcessRunner:
             logger.exception(f"[{active.call_id}] call failed")
         finally:
             active.ended_at = time.time()
+            active.release()  # keep the summary, drop the pipeline (bench: +2 MB per call)
             self._active.pop(active.call_id, None)
             self._tasks.pop(active.call_id, None)
             self._recent.appendleft(active)

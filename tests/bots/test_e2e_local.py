@@ -32,7 +32,13 @@ class LocalBot:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bots", "receptionist", "--transport", "local"],
             cwd=ROOT,
-            env={**os.environ, **env, **pulse.child_env(), "OPENBLAS_NUM_THREADS": "1"},
+            env={
+                **os.environ,
+                **env,
+                **pulse.child_env(),
+                "OPENBLAS_NUM_THREADS": "1",
+                "LOG_LEVEL": "DEBUG",  # the test follows the bot's speaking events in its log
+            },
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
         )
