@@ -71,7 +71,16 @@ async def _wait_call_over(launcher, timeout: float = 10.0) -> dict:
     raise AssertionError(f"call still active: {launcher.get('/calls').json()}")
 
 
-async def test_receptionist_in_the_browser(doubles, web_launcher, tmp_path):
+GREETINGS = {
+    "receptionist": "Thank you for calling Bright Smile Dental",
+    "coach": "Hi! Let's practise. I'll play a friendly colleague.",
+    "companion": "Hey there! Good to hear from you.",
+    "assistant": "Hi, I'm your assistant.",
+}
+
+
+@pytest.mark.parametrize("persona", sorted(GREETINGS))
+async def test_full_call_in_the_browser(doubles, web_launcher, tmp_path, persona):
     """Greeting, a turn, a barge-in, and a goodbye before the bot hangs up, all on the page."""
     doubles.client.stt_phrases([SERVICES_Q, "stop please", "goodbye"])
     doubles.client.llm_rules(
@@ -89,10 +98,10 @@ async def test_receptionist_in_the_browser(doubles, web_launcher, tmp_path):
         [(9.0, SERVICES_Q), (15.5, "stop please"), (22.0, "goodbye")],
         total=40,
     )
-    seen = await _talk(web_launcher, "receptionist", wav, seconds=40, until_closed=True)
+    seen = await _talk(web_launcher, persona, wav, seconds=40, until_closed=True)
     lines = [ln for ln in seen["transcript"].splitlines() if ln.strip()]
     # The greeting is the first thing said, and it was heard as audio in the page.
-    assert lines[0].startswith("Bot:Thank you for calling Bright Smile Dental"), lines
+    assert lines[0].startswith(f"Bot:{GREETINGS[persona]}"), lines
     assert seen["bot_audio_max"] > 0.01
     # The caller's question reached the LLM as a transcript and the reply was spoken.
     assert any("tell me about your services" in t for t in _user_texts(doubles))
@@ -119,33 +128,14 @@ def _index_after(items: list[str], value: str, start: int) -> int:
     return items.index(value, start + 1)
 
 
-@pytest.mark.parametrize(
-    ("persona", "greeting"),
-    [
-        ("coach", "Hi! Let's practise. I'll play a friendly colleague."),
-        ("companion", "Hey there! Good to hear from you."),
-        ("assistant", "Hi, I'm your assistant."),
-    ],
-)
-async def test_persona_on_its_main_transport(doubles, web_launcher, tmp_path, persona, greeting):
-    doubles.client.stt_phrases([BOOKING])
-    doubles.client.llm_rules(
-        [{"match": "book an appointment", "reply": "Happy to help with that."}]
-    )
-    wav = mic_track(tmp_path / "mic.wav", [(8.0, BOOKING)], total=16)
-    seen = await _talk(web_launcher, persona, wav, seconds=16)
-    lines = [ln for ln in seen["transcript"].splitlines() if ln.strip()]
-    assert lines[0].startswith(f"Bot:{greeting}"), lines
-    assert any("book an appointment" in t for t in _user_texts(doubles))
-    assert any("Happy to help with that." in ln for ln in lines), lines
-    assert seen["bot_audio_max"] > 0.01
-
-
-async def test_browser_caller_leaving_mid_reply_ends_cleanly(doubles, web_launcher, tmp_path):
+@pytest.mark.parametrize("persona", sorted(GREETINGS))
+async def test_browser_caller_leaving_mid_reply_ends_cleanly(
+    doubles, web_launcher, tmp_path, persona
+):
     doubles.client.stt_phrases([SERVICES_Q])
     doubles.client.llm_rules([{"match": "about your services", "reply": LONG_REPLY}])
     wav = mic_track(tmp_path / "mic.wav", [(8.0, SERVICES_Q)], total=15)
-    seen = await _talk(web_launcher, "receptionist", wav, seconds=15, hang_up=True)
+    seen = await _talk(web_launcher, persona, wav, seconds=15, hang_up=True)
     lines = seen["transcript"].splitlines()
     assert any("We offer cleanings" in ln for ln in lines), lines
     assert not any("payment plans" in ln for ln in lines), "the reply should still be playing"
