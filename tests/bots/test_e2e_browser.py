@@ -5,17 +5,17 @@ import time
 
 import pytest
 
+from tests.bots.scenario import (
+    GOODBYE,
+    LONG_REPLY,
+    SERVICES_Q,
+    STOP,
+    full_call_rules,
+    spoken_before_barge_in,
+    user_texts,
+)
 from tests.callers.browser import BrowserCaller
 from tests.callers.mic import mic_track
-
-BOOKING = "I would like to book an appointment for tomorrow"
-SERVICES_Q = "tell me about your services"
-LONG_REPLY = (
-    "We offer cleanings, fillings, crowns and whitening for the whole family. "
-    "Our hygienists are gentle and our dentists have twenty years of experience. "
-    "We also accept most insurance plans and offer payment plans for larger treatments."
-)
-GOODBYE = "Thank you for calling, have a great day, goodbye"
 
 
 @pytest.fixture
@@ -53,15 +53,6 @@ async def _talk(
         return seen
 
 
-def _user_texts(doubles) -> list[str]:
-    return [
-        str(m["content"]).lower()
-        for r in doubles.client.llm_requests()
-        for m in r["messages"]
-        if m["role"] == "user"
-    ]
-
-
 async def _wait_call_over(launcher, timeout: float = 10.0) -> dict:
     for _ in range(int(timeout * 10)):
         calls = launcher.get("/calls").json()
@@ -82,21 +73,10 @@ GREETINGS = {
 @pytest.mark.parametrize("persona", sorted(GREETINGS))
 async def test_full_call_in_the_browser(doubles, web_launcher, tmp_path, persona):
     """Greeting, a turn, a barge-in, and a goodbye before the bot hangs up, all on the page."""
-    doubles.client.stt_phrases([SERVICES_Q, "stop please", "goodbye"])
-    doubles.client.llm_rules(
-        [
-            {"match": "about your services", "reply": LONG_REPLY},
-            {"match": "stop please", "reply": "Of course."},
-            {
-                "match": "goodbye",
-                "tool_calls": [{"name": "end_call", "arguments": {"goodbye": GOODBYE}}],
-            },
-        ]
-    )
+    doubles.client.stt_phrases([SERVICES_Q, STOP, "goodbye"])
+    doubles.client.llm_rules(full_call_rules())
     wav = mic_track(
-        tmp_path / "mic.wav",
-        [(9.0, SERVICES_Q), (15.5, "stop please"), (22.0, "goodbye")],
-        total=40,
+        tmp_path / "mic.wav", [(9.0, SERVICES_Q), (15.5, STOP), (22.0, "goodbye")], total=40
     )
     seen = await _talk(web_launcher, persona, wav, seconds=40, until_closed=True)
     lines = [ln for ln in seen["transcript"].splitlines() if ln.strip()]
@@ -104,17 +84,14 @@ async def test_full_call_in_the_browser(doubles, web_launcher, tmp_path, persona
     assert lines[0].startswith(f"Bot:{GREETINGS[persona]}"), lines
     assert seen["bot_audio_max"] > 0.01
     # The caller's question reached the LLM as a transcript and the reply was spoken.
-    assert any("tell me about your services" in t for t in _user_texts(doubles))
+    assert any(SERVICES_Q in t for t in user_texts(doubles.client.llm_requests()))
     assert any("We offer cleanings" in ln for ln in lines), lines
     # Barge-in: the caller started speaking over the reply and the bot stopped.
     types = [e["type"] for e in seen["events"]]
     reply_start = _index_after(types, "bot-started-speaking", types.index("user-transcription"))
     barge = types.index("user-started-speaking", reply_start)
     assert "bot-stopped-speaking" in types[reply_start:barge + 5], types[reply_start:barge + 6]
-    request = next(
-        r for r in doubles.client.llm_requests() if "stop please" in str(r["messages"]).lower()
-    )
-    spoken = [m["content"] for m in request["messages"] if m["role"] == "assistant"][-1]
+    spoken = spoken_before_barge_in(doubles.client.llm_requests())
     assert 0 < len(spoken) < len(LONG_REPLY), spoken
     # The goodbye was spoken completely, then the bot ended the call.
     assert any(GOODBYE in ln for ln in lines), lines

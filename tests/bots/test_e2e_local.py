@@ -9,19 +9,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.bots.scenario import (
+    GOODBYE_HEARD,
+    LONG_REPLY,
+    SERVICES_Q,
+    STOP,
+    full_call_rules,
+    spoken_before_barge_in,
+    user_texts,
+)
 from tests.callers.audio import read_wav
 from tests.callers.listen import PhraseListener, speech_segments
 from tests.callers.mic import mic_track
 from tests.callers.pulse import PulseAudioSession
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES_Q = "tell me about your services"
-LONG_REPLY = (
-    "We offer cleanings, fillings, crowns and whitening for the whole family. "
-    "Our hygienists are gentle and our dentists have twenty years of experience. "
-    "We also accept most insurance plans and offer payment plans for larger treatments."
-)
-GOODBYE = "Thank you for calling, have a great day, goodbye"
 
 
 class LocalBot:
@@ -83,23 +85,14 @@ def local_bot(doubles, pulse, tmp_path):
 
 
 def test_receptionist_on_the_local_mic(doubles, pulse, local_bot, tmp_path):
-    doubles.client.stt_phrases([SERVICES_Q, "stop please", "goodbye"])
-    doubles.client.llm_rules(
-        [
-            {"match": "about your services", "reply": LONG_REPLY},
-            {"match": "stop please", "reply": "Of course."},
-            {
-                "match": "goodbye",
-                "tool_calls": [{"name": "end_call", "arguments": {"goodbye": GOODBYE}}],
-            },
-        ]
-    )
+    doubles.client.stt_phrases([SERVICES_Q, STOP, "goodbye"])
+    doubles.client.llm_rules(full_call_rules())
     recording = tmp_path / "speaker.wav"
     recorder = pulse.record(recording)
     bot = local_bot()
     bot.wait_for("Bot stopped speaking")  # the greeting has played
     mic = mic_track(
-        tmp_path / "mic.wav", [(0.5, SERVICES_Q), (6.0, "stop please"), (11.0, "goodbye")], 14
+        tmp_path / "mic.wav", [(0.5, SERVICES_Q), (6.0, STOP), (11.0, "goodbye")], 14
     )
     pulse.play(mic)
     assert bot.proc.wait(timeout=30) == 0, bot.text()[-3000:]  # end_call ended the program
@@ -110,19 +103,14 @@ def test_receptionist_on_the_local_mic(doubles, pulse, local_bot, tmp_path):
     assert "Traceback" not in log and "| ERROR" not in log, log[-3000:]
     pcm, rate = read_wav(recording)
     segments = speech_segments(pcm, rate, min_silence=0.6)
-    listener = PhraseListener(
-        ["thank you for calling bright smile dental", "of course", GOODBYE.lower().replace(",", "")]
-    )
+    greeting = "thank you for calling bright smile dental"
+    listener = PhraseListener([greeting, "of course", GOODBYE_HEARD])
     heard = [listener.heard(pcm[int(a * rate) : int(b * rate)], rate) for a, b in segments]
-    assert heard[0] == "thank you for calling bright smile dental", heard
+    assert heard[0] == greeting, heard
     assert "of course" in heard, heard
-    assert heard[-1] == "thank you for calling have a great day goodbye", heard
-    user = [str(m["content"]).lower() for r in doubles.client.llm_requests() for m in r["messages"]]
-    assert any("tell me about your services" in u for u in user)
-    request = next(
-        r for r in doubles.client.llm_requests() if "stop please" in str(r["messages"]).lower()
-    )
-    spoken = [m["content"] for m in request["messages"] if m["role"] == "assistant"][-1]
+    assert heard[-1] == GOODBYE_HEARD, heard
+    assert any(SERVICES_Q in u for u in user_texts(doubles.client.llm_requests()))
+    spoken = spoken_before_barge_in(doubles.client.llm_requests())
     assert 0 < len(spoken) < len(LONG_REPLY), spoken  # the barge-in cut the reply short
 
 

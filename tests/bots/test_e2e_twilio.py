@@ -2,11 +2,18 @@
 
 import pytest
 
+from tests.bots.scenario import (
+    BOOKING,
+    GOODBYE_HEARD,
+    LONG_REPLY,
+    SERVICES_Q,
+    STOP,
+    full_call_rules,
+    spoken_before_barge_in,
+)
 from tests.callers.listen import PhraseListener
 from tests.callers.script import BargeIn, HangUp, Say, Wait, WaitForBotSilence, WaitForBotSpeech
 from tests.callers.twilio import TwilioCaller
-
-BOOKING = "I would like to book an appointment for tomorrow"
 
 
 @pytest.fixture
@@ -42,12 +49,6 @@ async def test_receptionist_answers_the_phone(doubles, receptionist_line):
     assert doubles.client.stats()["services"]["openai_llm"]["models_list"] >= 1
 
 
-SERVICES_Q = "tell me about your services"
-LONG_REPLY = (
-    "We offer cleanings, fillings, crowns and whitening for the whole family. "
-    "Our hygienists are gentle and our dentists have twenty years of experience. "
-    "We also accept most insurance plans and offer payment plans for larger treatments."
-)
 
 
 def _wall(result, t: float) -> float:
@@ -60,19 +61,14 @@ def _wall(result, t: float) -> float:
 async def test_barge_in_clears_twilio_audio_and_context_keeps_only_spoken_text(
     doubles, receptionist_line
 ):
-    doubles.client.stt_phrases([SERVICES_Q, "stop please"])
-    doubles.client.llm_rules(
-        [
-            {"match": "about your services", "reply": LONG_REPLY},
-            {"match": "stop please", "reply": "Of course."},
-        ]
-    )
+    doubles.client.stt_phrases([SERVICES_Q, STOP])
+    doubles.client.llm_rules(full_call_rules())
     caller = TwilioCaller(webhook_url=f"{receptionist_line.base_url}/twilio/voice")
     result = await caller.run(
         [
             WaitForBotSilence(timeout=15),
             Say(SERVICES_Q),
-            BargeIn("stop please", after_bot_audio_secs=1.5),
+            BargeIn(STOP, after_bot_audio_secs=1.5),
             WaitForBotSilence(timeout=15),
         ]
     )
@@ -81,34 +77,21 @@ async def test_barge_in_clears_twilio_audio_and_context_keeps_only_spoken_text(
     assert barge.clear_latency_secs is not None, "no clear after the barge-in"
     assert barge.clear_latency_secs < 1.0
     # The request answering "stop please" shows what the context kept of the long reply.
-    request = next(
-        r for r in doubles.client.llm_requests() if "stop please" in str(r["messages"][-1]).lower()
-    )
-    spoken = [m["content"] for m in request["messages"] if m["role"] == "assistant"][-1]
+    spoken = spoken_before_barge_in(doubles.client.llm_requests())
     assert 0 < len(spoken) < len(LONG_REPLY), spoken
     assert LONG_REPLY.startswith(spoken.rstrip(" ,.")), spoken
 
 
 async def test_goodbye_spoken_before_hangup(doubles, receptionist_line):
     doubles.client.stt_phrases(["goodbye"])
-    goodbye = "Thank you for calling, have a great day, goodbye"
-    doubles.client.llm_rules(
-        [
-            {
-                "match": "goodbye",
-                "tool_calls": [{"name": "end_call", "arguments": {"goodbye": goodbye}}],
-            }
-        ]
-    )
+    doubles.client.llm_rules(full_call_rules())
     caller = TwilioCaller(webhook_url=f"{receptionist_line.base_url}/twilio/voice")
     result = await caller.run([WaitForBotSilence(timeout=15), Say("goodbye"), Wait(12)])
     assert result.hung_up_by_bot, "the bot should end the call"
     last = result.bot_utterances[-1]
-    listener = PhraseListener(
-        ["thank you for calling have a great day goodbye", "thank you for calling"]
-    )
+    listener = PhraseListener([GOODBYE_HEARD, "thank you for calling"])
     heard = listener.heard(last.pcm, result.sample_rate)
-    assert heard == "thank you for calling have a great day goodbye", heard
+    assert heard == GOODBYE_HEARD, heard
     hangups = [
         r
         for r in doubles.client.twilio_requests()

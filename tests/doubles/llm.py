@@ -97,8 +97,8 @@ def completion_message(reply: Reply) -> dict[str, Any]:
     return msg
 
 
-async def chat_completions(request: web.Request) -> web.StreamResponse:
-    """Handle ``POST .../chat/completions`` (streaming SSE or a single JSON body)."""
+def _authorize(request: web.Request) -> tuple[Any, str, bool, web.Response | None]:
+    """Which API (OpenAI or Groq) a request is for, and its auth error if the key is wrong."""
     state = request.app["state"]
     groq = request.path.startswith("/openai/")
     key = state.creds.groq_key if groq else state.creds.openai_key
@@ -106,6 +106,13 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     service = "groq_llm" if groq else "openai_llm"
     if error is not None:
         state.count(service, "auth_failures")
+    return state, service, groq, error
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    """Handle ``POST .../chat/completions`` (streaming SSE or a single JSON body)."""
+    state, service, groq, error = _authorize(request)
+    if error is not None:
         return error
     try:
         body = await request.json()
@@ -190,13 +197,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
 async def list_models(request: web.Request) -> web.Response:
     """Handle ``GET .../models`` (what Switchboard calls to pre-warm the connection)."""
-    state = request.app["state"]
-    groq = request.path.startswith("/openai/")
-    key = state.creds.groq_key if groq else state.creds.openai_key
-    error = openai_auth_error(request, key, groq=groq)
-    service = "groq_llm" if groq else "openai_llm"
+    state, service, groq, error = _authorize(request)
     if error is not None:
-        state.count(service, "auth_failures")
         return error
     state.count(service, "models_list")
     names = ["llama-3.3-70b-versatile"] if groq else ["gpt-4o-mini", "gpt-4.1"]
