@@ -56,7 +56,8 @@ async def transport_for(
 ) -> tuple[Any, CallContext]:
     """Build the transport and call context that Pipecat's runner arguments describe."""
     body = _body(runner_args)
-    known = {k: body[k] for k in ("call_id", "user_id", "user_name", "tenant") if body.get(k)}
+    keys = ("call_id", "user_id", "user_name", "tenant", "caller_number", "called_number")
+    known = {k: str(body[k]) for k in keys if body.get(k)}
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     if isinstance(runner_args, SmallWebRTCRunnerArguments):
         from transports.webrtc import webrtc_transport

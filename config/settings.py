@@ -47,6 +47,20 @@ class Settings(BaseSettings):
     default_persona: str = "receptionist"
     phone_personas: dict[str, str] = Field(default_factory=dict)
 
+    # --- who gets in ------------------------------------------------------------------------
+    switchboard_api_key: SecretStr | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    media_token_secret: SecretStr | None = None
+    media_token_ttl_secs: int = Field(default=60, ge=5, le=3600)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    # --- call limits (per machine) ----------------------------------------------------------
+    max_concurrent_calls: int = Field(default=20, ge=1)
+    max_call_duration_secs: float = Field(default=1800, gt=0)
+    idle_hangup_secs: float = Field(default=60, gt=0)
+    drain_timeout_secs: float = Field(default=300, ge=0)
+    worker_max_calls: int = Field(default=500, ge=1)
+
     # --- provider overrides (win over every persona's choice) -------------------------------
     stt_provider: ProviderName | None = None
     llm_provider: ProviderName | None = None

@@ -4,7 +4,7 @@ Routes hand a persona and Pipecat runner arguments to a :class:`CallRunner`; how
 call then runs (in this process, a worker process, another machine) is the runner's business.
 """
 
-from runner.base import ActiveCall, CallRunner
+from runner.base import ActiveCall, CallRefused, CallRunner
 from runner.inprocess import InProcessRunner
 
-__all__ = ["ActiveCall", "CallRunner", "InProcessRunner"]
+__all__ = ["ActiveCall", "CallRefused", "CallRunner", "InProcessRunner"]

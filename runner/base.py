@@ -11,6 +11,15 @@ from pipecat.runner.types import RunnerArguments
 from assembly.persona import Persona
 
 
+class CallRefused(Exception):
+    """The runner will not take another call now (``reason``: ``full`` or ``draining``)."""
+
+    def __init__(self, reason: str, retry_after: int = 5):
+        super().__init__(f"call refused: launcher is {reason}")
+        self.reason = reason
+        self.retry_after = retry_after
+
+
 @dataclass
 class ActiveCall:
     """A call the runner knows about."""
@@ -38,6 +47,7 @@ class ActiveCall:
             "persona": self.persona,
             "transport": self.transport,
             "caller_number": ctx.caller_number if ctx else None,
+            "room": ctx.room if ctx else None,
             "called_number": ctx.called_number if ctx else None,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
@@ -49,8 +59,16 @@ class ActiveCall:
 class CallRunner(Protocol):
     """Runs calls. The in-process runner is the default; others plug in here."""
 
+    def admission(self) -> CallRefused | None:
+        """Why a new call would be refused now (full, draining), or None if it is welcome."""
+        ...
+
     async def start(self, persona: Persona, runner_args: RunnerArguments) -> ActiveCall:
-        """Start a call for ``persona`` on the transport ``runner_args`` describe."""
+        """Start a call for ``persona`` on the transport ``runner_args`` describe.
+
+        Raises:
+            CallRefused: The launcher is full or draining.
+        """
         ...
 
     def calls(self) -> list[ActiveCall]:

@@ -16,7 +16,7 @@ from assembly.pipeline import build_call
 from assembly.plugins import CallPlugin
 from assembly.run import run_call, transport_for
 from config import Settings
-from runner.base import ActiveCall
+from runner.base import ActiveCall, CallRefused
 
 _RECENT = 200
 
@@ -36,9 +36,43 @@ class InProcessRunner:
         self._active: dict[str, ActiveCall] = {}
         self._recent: deque[ActiveCall] = deque(maxlen=_RECENT)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._draining = False
+        self._reserved = 0  # calls admitted but still being built
+        self.started_total = 0
+
+    @property
+    def draining(self) -> bool:
+        """True once :meth:`drain` began: no new calls."""
+        return self._draining
+
+    def active_count(self) -> int:
+        """Calls running or being built now."""
+        return len(self._active) + self._reserved
+
+    def admission(self) -> CallRefused | None:
+        """Why a new call would be refused now, or None."""
+        if self._draining:
+            return CallRefused("draining", retry_after=30)
+        if self.active_count() >= self._settings.max_concurrent_calls:
+            return CallRefused("full", retry_after=5)
+        return None
 
     async def start(self, persona: Persona, runner_args: RunnerArguments) -> ActiveCall:
-        """Build the call now (so errors surface to the caller) and run it in the background."""
+        """Build the call now (so errors surface to the caller) and run it in the background.
+
+        Raises:
+            CallRefused: Full or draining (checked before any work is done).
+        """
+        refused = self.admission()
+        if refused is not None:
+            raise refused
+        self._reserved += 1
+        try:
+            return await self._start(persona, runner_args)
+        finally:
+            self._reserved -= 1
+
+    async def _start(self, persona: Persona, runner_args: RunnerArguments) -> ActiveCall:
         started = time.perf_counter()
         if not isinstance(runner_args.body, dict):
             runner_args.body = {}
@@ -48,6 +82,7 @@ class InProcessRunner:
         active = ActiveCall(ctx.call_id, persona.name, str(ctx.transport), call=call)
         self._active[ctx.call_id] = active
         self._tasks[ctx.call_id] = asyncio.create_task(self._run(active))
+        self.started_total += 1
         if self._metrics is not None:
             self._metrics.dispatch_seconds.observe(time.perf_counter() - started)
             self._metrics.calls_started.labels(transport=str(ctx.transport)).inc()
@@ -96,6 +131,19 @@ class InProcessRunner:
         task = self._tasks.get(call_id)
         if task is not None:
             await asyncio.shield(task)
+
+    async def drain(self, timeout: float, goodbye: str) -> None:
+        """Stop taking calls, let active ones finish for ``timeout`` s, then end them politely."""
+        self._draining = True
+        tasks = list(self._tasks.values())
+        if tasks:
+            logger.info(f"draining: {len(tasks)} call(s) may run for up to {timeout:.0f}s")
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for active in list(self._active.values()):
+                active.end_reason = "drained"
+                await active.call.end(goodbye, reason="drained")
+            if pending:
+                await asyncio.wait(pending, timeout=30)
 
     async def shutdown(self) -> None:
         """Cancel every call still running."""
