@@ -13,7 +13,7 @@ run:
 
 test:
 	@scripts/bootstrap.sh test
-	uv run --frozen pytest
+	scripts/isolated.sh uv run --frozen --offline pytest
 
 lint:
 	@scripts/bootstrap.sh run

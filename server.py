@@ -20,10 +20,24 @@ from loguru import logger  # noqa: E402
 from assembly.models import preload as preload_models  # noqa: E402
 from config import Settings, get_settings  # noqa: E402
 from config.logging import configure_logging  # noqa: E402
-from launcher import app_routes, metrics, twilio_routes, webrtc_routes  # noqa: E402
+from launcher import (  # noqa: E402
+    app_routes,
+    calls_routes,
+    livekit_webhook,
+    metrics,
+    middleware,
+    outbound,
+    rooms_routes,
+    twilio_routes,
+    webrtc_routes,
+)
+from launcher.auth import check_production_secrets  # noqa: E402
 from launcher.metrics import LauncherMetrics  # noqa: E402
+from launcher.serve import DrainingServer  # noqa: E402
+from processors.turn_latency import TurnLatency  # noqa: E402
 from providers import preload as preload_providers  # noqa: E402
 from runner import CallRunner, InProcessRunner  # noqa: E402
+from runner.limits import CallLimits  # noqa: E402
 from transports import preload as preload_transports  # noqa: E402
 
 
@@ -38,6 +52,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         The FastAPI application.
     """
     settings = settings or get_settings()
+    check_production_secrets(settings)
     if settings.ice_loopback_only:
         webrtc_routes.loopback_only_ice()
 
@@ -46,18 +61,39 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         preload_models()  # models and imports are paid once, at start-up, never per call
         preload_providers()
         preload_transports()
-        watcher = asyncio.create_task(app.state.metrics.watch_loop())
+        background = [asyncio.create_task(app.state.metrics.watch_loop())]
+        server = getattr(app.state, "server", None)
+        if server is not None:
+            background.append(asyncio.create_task(server.recycle_when_due(settings.worker_max_calls)))
         logger.info(f"Switchboard launcher ready on {settings.public_url}")
         yield
-        watcher.cancel()
+        for task in background:
+            task.cancel()
         await app.state.runner.shutdown()
 
     app = FastAPI(title="Switchboard", lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = LauncherMetrics()
-    app.state.runner = runner or InProcessRunner(settings, metrics=app.state.metrics)
+    plugins = [
+        CallLimits(settings.max_call_duration_secs, settings.idle_hangup_secs),
+        TurnLatency(app.state.metrics.voice_to_voice_seconds),
+    ]
+    app.state.runner = runner or InProcessRunner(
+        settings, plugins=plugins, metrics=app.state.metrics
+    )
     app.state.webrtc = webrtc_routes.webrtc_handler()
-    for module in (app_routes, metrics, twilio_routes, webrtc_routes):
+    middleware.install(app, settings)
+    routers = (
+        app_routes,
+        outbound,
+        calls_routes,
+        metrics,
+        twilio_routes,
+        webrtc_routes,
+        rooms_routes,
+        livekit_webhook,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app
 
@@ -66,7 +102,10 @@ def main() -> None:
     """Serve the launcher on ``HOST``:``PORT``."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    app.state.server = DrainingServer(config, app.state.runner, settings.drain_timeout_secs)
+    app.state.server.run()
 
 
 if __name__ == "__main__":

@@ -7,9 +7,12 @@ That keeps model loads off the per-call path and saves ~10-20 MB of RSS per conc
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import onnxruntime as ort
 from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
@@ -58,16 +61,37 @@ class SharedSileroVADAnalyzer(SileroVADAnalyzer):
         self._low_confidence_windows = 0
 
 
+@lru_cache(maxsize=1)
+def smart_turn_executor() -> ThreadPoolExecutor:
+    """Threads that run smart-turn for every call in the process, one per core.
+
+    Each analyzer used to start its own thread: with many calls, simultaneous inferences then
+    fought over the cores and each grew its own ~20 MB onnxruntime arena (bench, 10 calls).
+    """
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="smart-turn")
+
+
 class SharedSmartTurnAnalyzer(LocalSmartTurnAnalyzerV3):
-    """``LocalSmartTurnAnalyzerV3`` that reuses the process-wide model session."""
+    """``LocalSmartTurnAnalyzerV3`` on the process-wide model session and inference threads."""
 
     def __init__(self, **kwargs) -> None:
         BaseSmartTurn.__init__(self, **kwargs)
         self._log_data = False
         self._session = smart_turn_session()
 
+    @property
+    def _model_executor(self) -> ThreadPoolExecutor:
+        return smart_turn_executor()
+
 
 def preload() -> None:
-    """Load both models now (launcher start-up, or a pre-fork parent)."""
-    silero_session()
-    smart_turn_session()
+    """Load both models and run each once (launcher start-up, or a pre-fork parent).
+
+    The first inference allocates onnxruntime's buffers; paying it here keeps it off the first
+    call's turn.
+    """
+    vad = SharedSileroVADAnalyzer()
+    vad.set_sample_rate(16000)
+    vad.voice_confidence(np.zeros(512, dtype=np.int16).tobytes())
+    turn = SharedSmartTurnAnalyzer(sample_rate=16000)
+    turn._predict_endpoint(np.zeros(16000, dtype=np.float32))

@@ -13,7 +13,7 @@ from typing import Any
 from loguru import logger
 from pipecat.frames.frames import EndWorkerFrame, TTSSpeakFrame
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
 from pipecat.processors.frame_processor import FrameProcessor
@@ -48,6 +48,9 @@ class Call:
     pipeline: Pipeline | None = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     greeted: bool = False
+    end_reason: str | None = None
+    turn_latencies: list[float] = field(default_factory=list)
+    first_speech_secs: float | None = None
 
     async def greet(self) -> None:
         """Speak the greeting straight through TTS (no LLM round trip); once per call."""
@@ -58,13 +61,15 @@ class Call:
 
     async def end(self, goodbye: str | None = None, reason: str = "ended") -> None:
         """End gracefully: say ``goodbye`` (if any), let it play out, then hang up."""
+        self.end_reason = self.end_reason or reason
         if self.worker is None:
             return
         frames: list[Any] = [TTSSpeakFrame(goodbye, append_to_context=True)] if goodbye else []
         await self.worker.queue_frames([*frames, EndWorkerFrame(reason=reason)])
 
-    async def cancel(self) -> None:
+    async def cancel(self, reason: str = "cancelled") -> None:
         """Stop now (the caller is gone)."""
+        self.end_reason = self.end_reason or reason
         if self.worker is not None:
             await self.worker.cancel()
 
@@ -155,6 +160,9 @@ def build_call(
         conversation_id=ctx.call_id,
         app_resources={"call": call},
         cancel_runner_on_idle_timeout=False,
+        # A transport or service that can no longer work (a room it cannot join, a provider
+        # that refuses the key) ends the call instead of leaving a dead call "active".
+        processor_unusable_policy=ProcessorUnusablePolicy.CANCEL,
     )
     _wire_events(call)
     return call
@@ -184,4 +192,4 @@ def _wire_events(call: Call) -> None:
     @call.transport.event_handler("on_client_disconnected")
     async def _on_disconnected(_transport: Any, _client: Any) -> None:
         logger.info(f"[{call.ctx.call_id}] caller disconnected")
-        await call.cancel()
+        await call.cancel(reason="caller_hung_up")

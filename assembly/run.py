@@ -81,8 +81,13 @@ async def transport_for(
     if isinstance(runner_args, DailyRunnerArguments):
         from transports.rooms import daily_transport
 
+        room = runner_args.room_url.rstrip("/").rsplit("/", 1)[-1]
         ctx = CallContext(
-            persona=persona.name, transport=TransportKind.DAILY, metadata=metadata, **known
+            persona=persona.name,
+            transport=TransportKind.DAILY,
+            room=room,
+            metadata=metadata,
+            **known,
         )
         return daily_transport(runner_args.room_url, runner_args.token, persona.name), ctx
     if isinstance(runner_args, WebSocketRunnerArguments):

@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_caller_id: str | None = None
 
     # --- LiveKit ----------------------------------------------------------------------------
     livekit_url: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from bots import PERSONAS
 
@@ -37,7 +37,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/calls")
-async def calls(request: Request) -> list[dict]:
-    """Active and recent calls."""
-    return [c.summary() for c in request.app.state.runner.calls()]
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """Accepting calls: 503 while draining, recycling or full."""
+    refused = request.app.state.runner.admission()
+    if refused is not None:
+        return JSONResponse(
+            {"ready": False, "reason": refused.reason},
+            status_code=503,
+            headers={"Retry-After": str(refused.retry_after)},
+        )
+    return JSONResponse({"ready": True})

@@ -1,20 +1,53 @@
-"""Phone: Twilio's voice webhook (TwiML) and the media-stream websocket."""
+"""Phone: Twilio's voice webhook (TwiML), the media-stream websocket and status callbacks.
+
+Every webhook is checked against ``X-Twilio-Signature`` when ``TWILIO_AUTH_TOKEN`` is set, and
+every media stream must carry the signed one-use token its voice webhook issued.
+"""
 
 from __future__ import annotations
 
-from xml.sax.saxutils import quoteattr
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
 
-from fastapi import APIRouter, Request, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import Response
 from loguru import logger
 from pipecat.runner.types import WebSocketRunnerArguments
 from pipecat.runner.utils import parse_telephony_websocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from assembly.call import new_call_id
 from bots import UnknownPersonaError, get_persona
 from config import Settings, ws_url
+from launcher.auth import require_api_key
+from launcher.media_tokens import TOKEN_PARAM, MediaTokenError, MediaTokens
+from launcher.twilio_signature import require_twilio_signature
+from launcher.twilio_status import call_statuses
+from runner.base import CallRefused
 
 router = APIRouter()
+
+NOT_CONFIGURED = "Sorry, this number is not configured. Goodbye."
+APOLOGIES = {
+    "full": "Sorry, all our lines are busy right now. Please call again in a few minutes. Goodbye.",
+    "draining": "Sorry, we cannot take your call right now. Please call again shortly. Goodbye.",
+}
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+INTERNAL_ERROR = 1011
+
+
+def masked(number: str | None) -> str:
+    """A phone number for logs: only its last four digits."""
+    return f"…{number[-4:]}" if number else "-"
+
+
+def media_tokens(app: FastAPI) -> MediaTokens:
+    """The app's media-token issuer and checker (created on first use)."""
+    tokens = getattr(app.state, "media_tokens", None)
+    if tokens is None:
+        tokens = app.state.media_tokens = MediaTokens.from_settings(app.state.settings)
+    return tokens
 
 
 def twiml_stream(settings: Settings, params: dict[str, str]) -> str:
@@ -34,7 +67,7 @@ def twiml_apology(message: str) -> str:
     """Valid TwiML the caller hears instead of Twilio's generic application error."""
     return (
         '<?xml version="1.0" encoding="UTF-8"?><Response>'
-        f"<Say>{message}</Say><Hangup/></Response>"
+        f"<Say>{escape(message)}</Say><Hangup/></Response>"
     )
 
 
@@ -42,40 +75,110 @@ def _xml(body: str) -> Response:
     return Response(content=body, media_type="application/xml")
 
 
-@router.post("/twilio/voice")
+@router.post("/twilio/voice", dependencies=[Depends(require_twilio_signature)])
 async def voice_webhook(request: Request) -> Response:
-    """A call comes in: choose the persona and stream the audio to us."""
+    """A call comes in (or an outbound call is answered): choose the persona, stream the audio."""
     settings: Settings = request.app.state.settings
     form = await request.form()
-    called = str(form.get("To") or "")
+    call_sid, caller, called = (str(form.get(k) or "") for k in ("CallSid", "From", "To"))
     name = request.query_params.get("persona") or settings.phone_personas.get(called)
     name = name or settings.default_persona
     try:
-        get_persona(name)
-    except UnknownPersonaError as exc:
-        logger.warning(f"twilio voice webhook: {exc}")
-        return _xml(twiml_apology("Sorry, this number is not configured. Goodbye."))
+        persona = get_persona(name)
+    except UnknownPersonaError:
+        logger.warning(f"twilio voice {call_sid or '-'} to {masked(called)}: unknown persona")
+        return _xml(twiml_apology(NOT_CONFIGURED))
+    refused: CallRefused | None = request.app.state.runner.admission()
+    if refused is not None:
+        logger.warning(
+            f"twilio voice {call_sid or '-'} from {masked(caller)}: refused, launcher is "
+            f"{refused.reason}"
+        )
+        return _xml(twiml_apology(APOLOGIES.get(refused.reason, APOLOGIES["draining"])))
+    statuses = call_statuses(request.app)
+    call_id = statuses.pending_call_id(call_sid) or new_call_id()
+    statuses.link(call_sid, call_id, persona=persona.name)
     params = {
-        "persona": name,
-        "call_id": new_call_id(),
-        "from_number": str(form.get("From") or ""),
+        "persona": persona.name,
+        "call_id": call_id,
+        "from_number": caller,
         "to_number": called,
+        TOKEN_PARAM: media_tokens(request.app).issue(call_id, persona.name),
     }
+    logger.info(f"twilio voice {call_sid or '-'} from {masked(caller)}: {persona.name} {call_id}")
     return _xml(twiml_stream(settings, params))
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    if websocket.client_state != WebSocketState.DISCONNECTED:
+        try:
+            await websocket.close(code=code, reason=reason)
+        except (RuntimeError, WebSocketDisconnect):
+            pass  # the peer is already gone
 
 
 @router.websocket("/twilio/media")
 async def media_stream(websocket: WebSocket) -> None:
-    """Twilio's media stream: read ``start``, then run the persona's call on this socket."""
+    """Twilio's media stream: read ``start``, check its token, run the persona's call on it."""
     await websocket.accept()
-    _, call_data = await parse_telephony_websocket(websocket)
-    params = call_data.body or {}
     try:
-        persona = get_persona(str(params.get("persona") or ""))
-    except UnknownPersonaError as exc:
-        logger.warning(f"twilio media stream refused: {exc}")
-        await websocket.close(code=1008)
+        kind, call_data = await parse_telephony_websocket(websocket)
+    except (ValueError, WebSocketDisconnect):
+        logger.warning("twilio media stream closed before its start message")
+        return
+    params: dict[str, Any] = call_data.body if isinstance(call_data.body, dict) else {}
+    token = params.pop(TOKEN_PARAM, None)  # never reaches the call's metadata or the logs
+    call_id, name = str(params.get("call_id") or ""), str(params.get("persona") or "")
+    if kind != "twilio":
+        logger.warning(f"media stream refused: {kind} is not a Twilio stream")
+        await _close(websocket, POLICY_VIOLATION, "not a Twilio media stream")
+        return
+    try:
+        media_tokens(websocket.app).consume(token, call_id, name)
+        persona = get_persona(name)
+    except (MediaTokenError, UnknownPersonaError) as exc:
+        logger.warning(f"twilio media stream {call_id[:40]!r} refused: {exc}")
+        await _close(websocket, POLICY_VIOLATION, "stream not authorized")
         return
     runner = websocket.app.state.runner
-    active = await runner.start(persona, WebSocketRunnerArguments(websocket=websocket))
+    try:
+        active = await runner.start(persona, WebSocketRunnerArguments(websocket=websocket))
+    except CallRefused as exc:
+        logger.warning(f"twilio media stream {call_id} refused: launcher is {exc.reason}")
+        await _close(websocket, TRY_AGAIN_LATER, f"launcher is {exc.reason}")
+        return
+    except Exception:
+        logger.exception(f"twilio media stream {call_id}: the call could not start")
+        await _close(websocket, INTERNAL_ERROR, "call could not start")
+        return
     await runner.wait(active.call_id)
+
+
+@router.post("/twilio/status", status_code=204, dependencies=[Depends(require_twilio_signature)])
+async def status_callback(request: Request) -> Response:
+    """Twilio's call-status callback: keep the latest status and its history per CallSid."""
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if not fields.get("CallSid"):
+        raise HTTPException(status_code=400, detail="status callback without CallSid")
+    entry = call_statuses(request.app).record(fields)
+    logger.info(
+        f"twilio status {fields['CallSid']} ({entry.get('call_id') or '-'}): "
+        f"{fields.get('CallStatus', '?')} duration={fields.get('CallDuration', '-')}"
+    )
+    return Response(status_code=204)
+
+
+@router.get("/twilio/calls", dependencies=[Depends(require_api_key)])
+async def twilio_calls(request: Request) -> list[dict[str, Any]]:
+    """What Twilio reported about recent calls, most recently updated first."""
+    return call_statuses(request.app).all()
+
+
+@router.get("/twilio/calls/{call_sid}", dependencies=[Depends(require_api_key)])
+async def twilio_call(call_sid: str, request: Request) -> dict[str, Any]:
+    """What Twilio reported about one call (latest status and history)."""
+    entry = call_statuses(request.app).get(call_sid)
+    if entry is None:
+        raise HTTPException(status_code=404, detail=f"no status recorded for {call_sid}")
+    return entry

@@ -32,12 +32,35 @@ class ActiveCall:
     end_reason: str | None = None
     call: Any = None  # assembly.pipeline.Call while the call runs
     ctx: Any = None  # assembly.call.CallContext, kept after the call
+    final: dict[str, Any] | None = None  # transcript and latencies, kept after the call
 
     def release(self) -> None:
         """Forget the finished call's pipeline; keep what the calls API shows."""
         if self.call is not None:
+            self.final = self._live_details()
             self.ctx = self.call.ctx
             self.call = None
+
+    def _live_details(self) -> dict[str, Any]:
+        call = self.call
+        transcript = [
+            {"role": m.get("role"), "text": m.get("content")}
+            for m in call.context.get_messages()
+            if isinstance(m, dict)
+            and m.get("role") in ("user", "assistant")
+            and isinstance(m.get("content"), str)
+            and m.get("content")
+        ]
+        return {
+            "transcript": transcript,
+            "turn_latency_secs": [round(x, 3) for x in call.turn_latencies],
+            "first_speech_secs": call.first_speech_secs,
+        }
+
+    def details(self) -> dict[str, Any]:
+        """Summary plus the transcript so far and per-turn latency."""
+        live = self._live_details() if self.call is not None else (self.final or {})
+        return {**self.summary(), **live}
 
     def summary(self) -> dict[str, Any]:
         """A JSON-friendly view for the calls API."""
@@ -81,6 +104,14 @@ class CallRunner(Protocol):
 
     async def end(self, call_id: str, goodbye: str | None = None) -> bool:
         """End a call gracefully; False when there is no such active call."""
+        ...
+
+    async def cancel(self, call_id: str, reason: str) -> bool:
+        """Stop a call now; False when there is no such active call."""
+        ...
+
+    async def wait(self, call_id: str) -> None:
+        """Return when the call has finished (the media websocket stays open until then)."""
         ...
 
     async def shutdown(self) -> None:

@@ -67,6 +67,9 @@ class InProcessRunner:
         if refused is not None:
             raise refused
         self._reserved += 1
+        if not isinstance(runner_args.body, dict):
+            runner_args.body = {}
+        runner_args.body.setdefault("call_id", new_call_id())
         try:
             return await self._start(persona, runner_args)
         finally:
@@ -74,10 +77,11 @@ class InProcessRunner:
 
     async def _start(self, persona: Persona, runner_args: RunnerArguments) -> ActiveCall:
         started = time.perf_counter()
-        if not isinstance(runner_args.body, dict):
-            runner_args.body = {}
-        runner_args.body.setdefault("call_id", new_call_id())
         transport, ctx = await transport_for(runner_args, persona, self._settings)
+        with logger.contextualize(call_id=ctx.call_id):
+            return self._launch(persona, transport, ctx, started)
+
+    def _launch(self, persona: Persona, transport: Any, ctx: Any, started: float) -> ActiveCall:
         call = build_call(persona, transport, ctx, self._settings, list(self._plugins))
         active = ActiveCall(ctx.call_id, persona.name, str(ctx.transport), call=call)
         self._active[ctx.call_id] = active
@@ -91,9 +95,13 @@ class InProcessRunner:
         return active
 
     async def _run(self, active: ActiveCall) -> None:
+        with logger.contextualize(call_id=active.call_id):
+            await self._run_logged(active)
+
+    async def _run_logged(self, active: ActiveCall) -> None:
         try:
             await run_call(active.call)
-            active.end_reason = active.end_reason or "completed"
+            active.end_reason = active.end_reason or active.call.end_reason or "completed"
         except Exception:
             active.end_reason = "error"
             logger.exception(f"[{active.call_id}] call failed")
@@ -124,6 +132,15 @@ class InProcessRunner:
             return False
         active.end_reason = "ended_by_api"
         await active.call.end(goodbye, reason="ended_by_api")
+        return True
+
+    async def cancel(self, call_id: str, reason: str) -> bool:
+        """Stop a call now, without a goodbye (its room is gone, the caller left)."""
+        active = self._active.get(call_id)
+        if active is None:
+            return False
+        active.end_reason = reason
+        await active.call.cancel(reason=reason)
         return True
 
     async def wait(self, call_id: str) -> None:

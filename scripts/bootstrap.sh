@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 packages=(portaudio19-dev)
 if [ "$mode" = "test" ]; then
-  packages+=(espeak-ng sox libsox-fmt-all chromium pulseaudio pulseaudio-utils postgresql procps)
+  packages+=(espeak-ng sox libsox-fmt-all chromium pulseaudio pulseaudio-utils postgresql procps iproute2 util-linux)
 fi
 
 missing=()

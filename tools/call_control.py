@@ -15,6 +15,9 @@ async def end_call(params: FunctionCallParams, goodbye: str) -> None:
     # The goodbye is spoken by this tool, not by a second LLM round, so nothing can race it:
     # the speak frame and then the end frame travel downstream in order, and the transport
     # finishes playing the goodbye before the pipeline ends and the call is hung up.
+    call = (params.app_resources or {}).get("call")
+    if call is not None:
+        call.end_reason = call.end_reason or "end_call"
     await params.result_callback(
         {"status": "ending call"}, properties=FunctionCallResultProperties(run_llm=False)
     )

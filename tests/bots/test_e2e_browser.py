@@ -97,7 +97,7 @@ async def test_full_call_in_the_browser(doubles, web_launcher, tmp_path, persona
     assert any(GOODBYE in ln for ln in lines), lines
     assert seen["connection"] in ("closed", "failed", "disconnected"), seen["connection"]
     call = await _wait_call_over(web_launcher)
-    assert call["end_reason"] == "completed"
+    assert call["end_reason"] == "end_call"
     assert [c for c in seen["console"] if c.startswith("pageerror")] == []
 
 
@@ -117,7 +117,7 @@ async def test_browser_caller_leaving_mid_reply_ends_cleanly(
     assert any("We offer cleanings" in ln for ln in lines), lines
     assert not any("payment plans" in ln for ln in lines), "the reply should still be playing"
     call = await _wait_call_over(web_launcher, timeout=15)
-    assert call["end_reason"] == "completed"
+    assert call["end_reason"] == "caller_hung_up"
     stats = doubles.client.stats()
     assert stats["open_sockets_total"] == 0, stats
     log = web_launcher.log()
@@ -131,5 +131,5 @@ async def test_browser_tab_killed_mid_reply_ends_the_call(doubles, web_launcher,
     wav = mic_track(tmp_path / "mic.wav", [(8.0, SERVICES_Q)], total=15)
     await _talk(web_launcher, "receptionist", wav, seconds=15)
     call = await _wait_call_over(web_launcher, timeout=12)
-    assert call["end_reason"] == "completed"
+    assert call["end_reason"] == "caller_hung_up"
     assert doubles.client.stats()["open_sockets_total"] == 0

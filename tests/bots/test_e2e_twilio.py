@@ -27,7 +27,10 @@ async def test_receptionist_answers_the_phone(doubles, receptionist_line):
     doubles.client.llm_rules(
         [{"match": "book an appointment", "reply": "Sure, what time works for you?"}]
     )
-    caller = TwilioCaller(webhook_url=f"{receptionist_line.base_url}/twilio/voice")
+    caller = TwilioCaller(
+        webhook_url=f"{receptionist_line.base_url}/twilio/voice",
+        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
+    )
     result = await caller.run(
         [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
     )
@@ -63,7 +66,10 @@ async def test_barge_in_clears_twilio_audio_and_context_keeps_only_spoken_text(
 ):
     doubles.client.stt_phrases([SERVICES_Q, STOP])
     doubles.client.llm_rules(full_call_rules())
-    caller = TwilioCaller(webhook_url=f"{receptionist_line.base_url}/twilio/voice")
+    caller = TwilioCaller(
+        webhook_url=f"{receptionist_line.base_url}/twilio/voice",
+        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
+    )
     result = await caller.run(
         [
             WaitForBotSilence(timeout=15),
@@ -85,7 +91,10 @@ async def test_barge_in_clears_twilio_audio_and_context_keeps_only_spoken_text(
 async def test_goodbye_spoken_before_hangup(doubles, receptionist_line):
     doubles.client.stt_phrases(["goodbye"])
     doubles.client.llm_rules(full_call_rules())
-    caller = TwilioCaller(webhook_url=f"{receptionist_line.base_url}/twilio/voice")
+    caller = TwilioCaller(
+        webhook_url=f"{receptionist_line.base_url}/twilio/voice",
+        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
+    )
     result = await caller.run([WaitForBotSilence(timeout=15), Say("goodbye"), Wait(12)])
     assert result.hung_up_by_bot, "the bot should end the call"
     last = result.bot_utterances[-1]
@@ -108,7 +117,10 @@ async def test_caller_hangup_mid_reply_ends_cleanly(doubles, receptionist_line):
     doubles.client.stt_phrases([SERVICES_Q])
     doubles.client.llm_rules([{"match": "about your services", "reply": LONG_REPLY}])
     baseline = _tasks(receptionist_line)
-    caller = TwilioCaller(webhook_url=f"{receptionist_line.base_url}/twilio/voice")
+    caller = TwilioCaller(
+        webhook_url=f"{receptionist_line.base_url}/twilio/voice",
+        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
+    )
     result = await caller.run(
         [
             WaitForBotSilence(timeout=15),
@@ -124,7 +136,7 @@ async def test_caller_hangup_mid_reply_ends_cleanly(doubles, receptionist_line):
         if calls and not calls[0]["active"]:
             break
         await asyncio.sleep(0.1)
-    assert calls[0]["active"] is False and calls[0]["end_reason"] == "completed", calls
+    assert calls[0]["active"] is False and calls[0]["end_reason"] == "caller_hung_up", calls
     stats = doubles.client.stats()
     assert stats["open_sockets_total"] == 0, stats
     assert _tasks(receptionist_line) <= baseline, "asyncio tasks leaked"

@@ -13,7 +13,11 @@ from aiohttp import web
 
 from tests.doubles.auth import bearer
 
-DAILY_DOMAIN = "https://doubles.daily.co"
+
+def _room_url(request: web.Request, name: str) -> str:
+    """A room URL on the doubles' own loopback address: a bot that dials it never leaves 127.0.0.1
+    (a made-up public domain would send a DNS query off the machine)."""
+    return f"http://{request.host}/{name}"
 
 
 def _auth_error(request: web.Request) -> web.Response | None:
@@ -48,7 +52,7 @@ async def create_room(request: web.Request) -> web.Response:
         "name": name,
         "api_created": True,
         "privacy": body.get("privacy", "public"),
-        "url": f"{DAILY_DOMAIN}/{name}",
+        "url": _room_url(request, name),
         "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "config": body.get("properties") or {},
     }

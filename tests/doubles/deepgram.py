@@ -167,6 +167,8 @@ async def listen(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse()
     ws.headers["dg-request-id"] = request_id
     await ws.prepare(request)
+    if ws.compress:  # the client offered permessage-deflate and we (like aiohttp) accepted
+        state.count("deepgram", "deflate_sockets")
     session = DeepgramSession(
         ws,
         state,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.callers.twiml import parse_twiml
+from tests.callers.twiml import parse_twiml, twilio_signature
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,9 @@ def test_personas_health_and_metrics(launcher):
 def test_voice_webhook_streams_to_the_media_socket_with_the_persona(launcher):
     import httpx
 
-    answer = httpx.post(
-        f"{launcher.base_url}/twilio/voice?persona=coach", data={"From": "+15550001", "To": "+1555"}
-    )
+    url = f"{launcher.base_url}/twilio/voice?persona=coach"
+    form = {"From": "+15550001", "To": "+1555"}
+    answer = httpx.post(url, data=form, headers=_signed(launcher, url, form))
     twiml = parse_twiml(answer.text, answer.status_code)
     assert twiml.stream_url == f"{launcher.ws_url}/twilio/media"
     assert twiml.parameters["persona"] == "coach"
@@ -49,7 +49,13 @@ def test_voice_webhook_streams_to_the_media_socket_with_the_persona(launcher):
 def test_unknown_persona_gets_a_spoken_apology_not_an_application_error(launcher):
     import httpx
 
-    answer = httpx.post(f"{launcher.base_url}/twilio/voice?persona=nobody", data={})
+    url = f"{launcher.base_url}/twilio/voice?persona=nobody"
+    answer = httpx.post(url, data={}, headers=_signed(launcher, url, {}))
     twiml = parse_twiml(answer.text, answer.status_code)
     assert answer.status_code == 200
     assert twiml.rejected and "not configured" in twiml.say_text
+
+
+def _signed(launcher, url: str, form: dict) -> dict[str, str]:
+    """Twilio's signature header (the launcher checks it: TWILIO_AUTH_TOKEN is set)."""
+    return {"X-Twilio-Signature": twilio_signature(launcher.env["TWILIO_AUTH_TOKEN"], url, form)}

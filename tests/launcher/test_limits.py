@@ -1,0 +1,111 @@
+"""Call limits, drain and recycling, on a real launcher process with Twilio callers."""
+
+import asyncio
+import signal
+
+from launcher.serve import DRAIN_GOODBYE
+from runner.limits import IDLE_GOODBYE, MAX_DURATION_GOODBYE
+from tests.bots.scenario import BOOKING
+from tests.callers.listen import PhraseListener
+from tests.callers.script import Say, Wait, WaitForBotSilence
+from tests.callers.twilio import TwilioCaller
+from tests.callers.twiml import fetch_twiml, voice_webhook_form
+
+
+def _caller(doubles, launcher, **kwargs) -> TwilioCaller:
+    return TwilioCaller(
+        webhook_url=f"{launcher.base_url}/twilio/voice",
+        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
+        **kwargs,
+    )
+
+
+def _heard_words(phrase: str) -> str:
+    return "".join(c for c in phrase.lower() if c.isalpha() or c == " ").replace("  ", " ")
+
+
+async def test_max_duration_says_goodbye_then_hangs_up(doubles, launcher_factory):
+    doubles.client.reset()
+    launcher = launcher_factory(MAX_CALL_DURATION_SECS="9")
+    result = await _caller(doubles, launcher).run([WaitForBotSilence(timeout=15), Wait(20)])
+    assert result.hung_up_by_bot
+    goodbye = _heard_words(MAX_DURATION_GOODBYE)
+    heard = PhraseListener([goodbye]).heard(result.bot_utterances[-1].pcm, result.sample_rate)
+    assert heard == goodbye
+    assert 9 <= result.duration_secs < 20
+    [call] = launcher.get("/calls").json()
+    assert call["end_reason"] == "max_duration"
+
+
+async def test_silent_caller_is_hung_up_politely(doubles, launcher_factory):
+    doubles.client.reset()
+    launcher = launcher_factory(IDLE_HANGUP_SECS="4")
+    result = await _caller(doubles, launcher).run([WaitForBotSilence(timeout=15), Wait(20)])
+    assert result.hung_up_by_bot
+    goodbye = _heard_words(IDLE_GOODBYE)
+    heard = PhraseListener([goodbye]).heard(result.bot_utterances[-1].pcm, result.sample_rate)
+    assert heard == goodbye
+    [call] = launcher.get("/calls").json()
+    assert call["end_reason"] == "idle"
+
+
+async def _refused_webhook(doubles, launcher) -> str:
+    form = voice_webhook_form("CA" + "1" * 32, "AC" + "2" * 32, "+15550001", "+15550000")
+    token = doubles.env()["TWILIO_AUTH_TOKEN"]
+    answer = await fetch_twiml(f"{launcher.base_url}/twilio/voice", form, token)
+    return answer.body
+
+
+async def _wait_for_a_call(launcher) -> None:
+    while not launcher.get("/calls").json():
+        await asyncio.sleep(0.2)
+
+
+async def test_sigterm_lets_the_active_call_finish_and_refuses_new_ones(
+    doubles, launcher_factory
+):
+    doubles.client.reset()
+    doubles.client.stt_phrases([BOOKING])
+    launcher = launcher_factory(DRAIN_TIMEOUT_SECS="60")
+    first = asyncio.create_task(
+        _caller(doubles, launcher).run(
+            [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
+        )
+    )
+    await _wait_for_a_call(launcher)
+    launcher.proc.send_signal(signal.SIGTERM)
+    await asyncio.sleep(1.0)
+    ready = launcher.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["reason"] == "draining"
+    twiml = await _refused_webhook(doubles, launcher)
+    assert "<Say>" in twiml and "<Hangup/>" in twiml  # an apology, not an application error
+    result = await first
+    assert result.errors == []
+    assert result.turns[0].voice_to_voice_secs is not None  # the call went on as usual
+    assert not result.hung_up_by_bot  # and ended when the caller hung up
+    assert launcher.proc.wait(timeout=20) == 0  # then the launcher exited, long before 60 s
+
+
+async def test_drain_timeout_ends_remaining_calls_with_a_goodbye(doubles, launcher_factory):
+    doubles.client.reset()
+    launcher = launcher_factory(DRAIN_TIMEOUT_SECS="3")
+    first = asyncio.create_task(
+        _caller(doubles, launcher).run([WaitForBotSilence(timeout=15), Wait(30)])
+    )
+    await _wait_for_a_call(launcher)
+    await asyncio.sleep(6)  # the greeting has played
+    launcher.proc.send_signal(signal.SIGTERM)
+    result = await first
+    assert result.hung_up_by_bot
+    goodbye = _heard_words(DRAIN_GOODBYE)
+    heard = PhraseListener([goodbye]).heard(result.bot_utterances[-1].pcm, result.sample_rate)
+    assert heard == goodbye
+    assert launcher.proc.wait(timeout=20) == 0
+
+
+async def test_worker_recycles_after_its_quota_of_calls(doubles, launcher_factory):
+    doubles.client.reset()
+    launcher = launcher_factory(WORKER_MAX_CALLS="1", DRAIN_TIMEOUT_SECS="30")
+    result = await _caller(doubles, launcher).run([WaitForBotSilence(timeout=15), Wait(1)])
+    assert result.connected and not result.hung_up_by_bot  # the call itself was not cut short
+    assert launcher.proc.wait(timeout=30) == 0  # then the process exited for a fresh one
