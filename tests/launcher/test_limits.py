@@ -24,28 +24,33 @@ def _heard_words(phrase: str) -> str:
     return "".join(c for c in phrase.lower() if c.isalpha() or c == " ").replace("  ", " ")
 
 
-async def test_max_duration_says_goodbye_then_hangs_up(doubles, launcher_factory):
+def _last_words(result) -> str:
+    """What the caller heard last, checked against every goodbye the launcher can say."""
+    goodbyes = [_heard_words(g) for g in (MAX_DURATION_GOODBYE, IDLE_GOODBYE, DRAIN_GOODBYE)]
+    return PhraseListener(goodbyes).heard(result.bot_utterances[-1].pcm, result.sample_rate)
+
+
+async def _silent_call_until_hung_up(doubles, launcher_factory, **env):
     doubles.client.reset()
-    launcher = launcher_factory(MAX_CALL_DURATION_SECS="9")
+    launcher = launcher_factory(**env)
     result = await _caller(doubles, launcher).run([WaitForBotSilence(timeout=15), Wait(20)])
     assert result.hung_up_by_bot
-    goodbye = _heard_words(MAX_DURATION_GOODBYE)
-    heard = PhraseListener([goodbye]).heard(result.bot_utterances[-1].pcm, result.sample_rate)
-    assert heard == goodbye
-    assert 9 <= result.duration_secs < 20
     [call] = launcher.get("/calls").json()
+    return result, call
+
+
+async def test_max_duration_says_goodbye_then_hangs_up(doubles, launcher_factory):
+    result, call = await _silent_call_until_hung_up(
+        doubles, launcher_factory, MAX_CALL_DURATION_SECS="9", IDLE_HANGUP_SECS="60"
+    )
+    assert _last_words(result) == _heard_words(MAX_DURATION_GOODBYE)
+    assert 9 <= result.duration_secs < 20
     assert call["end_reason"] == "max_duration"
 
 
 async def test_silent_caller_is_hung_up_politely(doubles, launcher_factory):
-    doubles.client.reset()
-    launcher = launcher_factory(IDLE_HANGUP_SECS="4")
-    result = await _caller(doubles, launcher).run([WaitForBotSilence(timeout=15), Wait(20)])
-    assert result.hung_up_by_bot
-    goodbye = _heard_words(IDLE_GOODBYE)
-    heard = PhraseListener([goodbye]).heard(result.bot_utterances[-1].pcm, result.sample_rate)
-    assert heard == goodbye
-    [call] = launcher.get("/calls").json()
+    result, call = await _silent_call_until_hung_up(doubles, launcher_factory, IDLE_HANGUP_SECS="4")
+    assert _last_words(result) == _heard_words(IDLE_GOODBYE)
     assert call["end_reason"] == "idle"
 
 
@@ -97,9 +102,7 @@ async def test_drain_timeout_ends_remaining_calls_with_a_goodbye(doubles, launch
     launcher.proc.send_signal(signal.SIGTERM)
     result = await first
     assert result.hung_up_by_bot
-    goodbye = _heard_words(DRAIN_GOODBYE)
-    heard = PhraseListener([goodbye]).heard(result.bot_utterances[-1].pcm, result.sample_rate)
-    assert heard == goodbye
+    assert _last_words(result) == _heard_words(DRAIN_GOODBYE)
     assert launcher.proc.wait(timeout=20) == 0
 
 
