@@ -141,3 +141,27 @@ async def feed_realtime(worker: PipelineWorker, pcm: bytes, rate: int, chunk_ms:
         )
         await worker.queue_frame(frame)
         await asyncio.sleep(max(0.0, t0 + (i + 1) * chunk_ms / 1000 - time.monotonic()))
+
+
+async def transcribe(stt: FrameProcessor, phrase: str, rate: int = 16000) -> Collector:
+    """Speak ``phrase`` (espeak) in real time through Silero VAD into a real STT service.
+
+    Returns:
+        The collector, once a final transcript arrived (or 5 s passed).
+    """
+    from pipecat.audio.vad.silero import SileroVADAnalyzer
+    from pipecat.frames.frames import TranscriptionFrame
+    from pipecat.pipeline.worker import PipelineParams
+    from pipecat.processors.audio.vad_processor import VADProcessor
+
+    pcm = await speech_pcm(phrase, rate)
+
+    async def drive(worker: PipelineWorker, collector: Collector) -> None:
+        await feed_realtime(worker, pcm, rate)
+        await collector.wait_for(lambda c: c.of(TranscriptionFrame), timeout=5)
+
+    return await run_pipeline(
+        [VADProcessor(vad_analyzer=SileroVADAnalyzer()), stt],
+        drive,
+        params=PipelineParams(audio_in_sample_rate=rate),
+    )

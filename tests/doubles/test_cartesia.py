@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.frames.frames import (
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
@@ -13,11 +12,10 @@ from pipecat.frames.frames import (
     TTSTextFrame,
 )
 from pipecat.pipeline.worker import PipelineParams
-from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.services.cartesia.stt import CartesiaSTTService
 from pipecat.services.cartesia.tts import CartesiaTTSService
 
-from tests.doubles.harness import feed_realtime, run_pipeline, speech_pcm
+from tests.doubles.harness import run_pipeline, transcribe
 
 REPLY = ["Sure thing.", " The weather in Paris", " is sunny today."]
 
@@ -32,17 +30,7 @@ async def test_cartesia_stt_transcribes_after_finalize(doubles):
         base_url=env["CARTESIA_BASE_URL"],
         settings=CartesiaSTTService.Settings(model="ink-whisper"),
     )
-    pcm = await speech_pcm(phrase, rate)
-
-    async def drive(worker, collector):
-        await feed_realtime(worker, pcm, rate)
-        await collector.wait_for(lambda c: c.of(TranscriptionFrame), timeout=5)
-
-    collector = await run_pipeline(
-        [VADProcessor(vad_analyzer=SileroVADAnalyzer()), stt],
-        drive,
-        params=PipelineParams(audio_in_sample_rate=rate),
-    )
+    collector = await transcribe(stt, phrase, rate)
     text = " ".join(f.text for f in collector.of(TranscriptionFrame)).lower()
     assert phrase in text.replace(".", "")
     stats = (await doubles.client.astats())["services"]["cartesia_stt"]

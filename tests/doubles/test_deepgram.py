@@ -12,7 +12,7 @@ from pipecat.pipeline.worker import PipelineParams
 from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.services.deepgram.stt import DeepgramSTTService
 
-from tests.doubles.harness import feed_realtime, run_pipeline, speech_pcm
+from tests.doubles.harness import feed_realtime, run_pipeline, speech_pcm, transcribe
 
 PHRASE = "please book a table for two people"
 
@@ -26,17 +26,7 @@ async def test_deepgram_transcribes_registered_phrase(doubles):
         base_url=env["DEEPGRAM_BASE_URL"],
         settings=DeepgramSTTService.Settings(model="nova-3-general"),
     )
-    pcm = await speech_pcm(PHRASE, rate)
-
-    async def drive(worker, collector):
-        await feed_realtime(worker, pcm, rate)
-        await collector.wait_for(lambda c: c.of(TranscriptionFrame), timeout=5)
-
-    collector = await run_pipeline(
-        [VADProcessor(vad_analyzer=SileroVADAnalyzer()), stt],
-        drive,
-        params=PipelineParams(audio_in_sample_rate=rate),
-    )
+    collector = await transcribe(stt, PHRASE, rate)
     finals = [f.text for f in collector.of(TranscriptionFrame)]
     assert finals, "no final transcript"
     assert PHRASE in " ".join(finals).lower().replace(".", "")

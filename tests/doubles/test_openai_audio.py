@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.frames.frames import (
     TranscriptionFrame,
     TTSAudioRawFrame,
@@ -10,13 +9,12 @@ from pipecat.frames.frames import (
     TTSStoppedFrame,
 )
 from pipecat.pipeline.worker import PipelineParams
-from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.services.groq.stt import GroqSTTService
 from pipecat.services.groq.tts import GroqTTSService
 from pipecat.services.openai.stt import OpenAISTTService
 from pipecat.services.openai.tts import OpenAITTSService
 
-from tests.doubles.harness import feed_realtime, run_pipeline, speech_pcm
+from tests.doubles.harness import run_pipeline, transcribe
 
 
 async def _speak(tts, rate):
@@ -50,17 +48,7 @@ async def test_groq_tts_returns_one_wav(doubles, monkeypatch):
 
 
 async def _transcribe(stt, phrase, rate=16000):
-    pcm = await speech_pcm(phrase, rate)
-
-    async def drive(worker, collector):
-        await feed_realtime(worker, pcm, rate)
-        await collector.wait_for(lambda c: c.of(TranscriptionFrame), timeout=5)
-
-    collector = await run_pipeline(
-        [VADProcessor(vad_analyzer=SileroVADAnalyzer()), stt],
-        drive,
-        params=PipelineParams(audio_in_sample_rate=rate),
-    )
+    collector = await transcribe(stt, phrase, rate)
     return " ".join(f.text for f in collector.of(TranscriptionFrame)).lower().replace(".", "")
 
 
