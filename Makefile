@@ -5,7 +5,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: run test lint bench doubles
+.PHONY: run test lint bench doubles migrate
 
 run:
 	@scripts/bootstrap.sh run
@@ -26,3 +26,9 @@ bench:
 doubles:
 	@scripts/bootstrap.sh test
 	uv run --frozen python -m tests.doubles --port 8800
+
+# Apply supabase/migrations/*.sql to DATABASE_URL (make migrate DATABASE_URL=postgresql://...).
+# SQLite needs nothing: it migrates itself at start-up. Alternative: `supabase db push`.
+migrate:
+	@scripts/bootstrap.sh run
+	uv run --frozen python -m storage migrate

@@ -18,6 +18,8 @@ from fastapi import FastAPI  # noqa: E402
 from loguru import logger  # noqa: E402
 
 from assembly.models import preload as preload_models  # noqa: E402
+from assembly.warmup import warm_call_path  # noqa: E402
+from bots import PERSONAS  # noqa: E402
 from config import Settings, get_settings  # noqa: E402
 from config.logging import configure_logging  # noqa: E402
 from launcher import (  # noqa: E402
@@ -29,16 +31,20 @@ from launcher import (  # noqa: E402
     outbound,
     rooms_routes,
     twilio_routes,
+    webhook_routes,
     webrtc_routes,
 )
 from launcher.auth import check_production_secrets  # noqa: E402
 from launcher.metrics import LauncherMetrics  # noqa: E402
 from launcher.serve import DrainingServer  # noqa: E402
-from processors.turn_latency import TurnLatency  # noqa: E402
+from postcall.background import wait_for_background  # noqa: E402
 from providers import preload as preload_providers  # noqa: E402
 from runner import CallRunner, InProcessRunner  # noqa: E402
-from runner.limits import CallLimits  # noqa: E402
+from runner.plugins import default_plugins  # noqa: E402
+from runner.pool import WorkerPoolRunner  # noqa: E402
+from storage import open_storage  # noqa: E402
 from transports import preload as preload_transports  # noqa: E402
+from webhooks.delivery import DeliveryWorker  # noqa: E402
 
 
 def create_app(settings: Settings | None = None, runner: CallRunner | None = None) -> FastAPI:
@@ -58,28 +64,42 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        preload_models()  # models and imports are paid once, at start-up, never per call
-        preload_providers()
-        preload_transports()
+        pooled = isinstance(app.state.runner, WorkerPoolRunner)
+        if not pooled:  # models and imports are paid once, at start-up, never per call
+            preload_models()
+            preload_providers()
+            preload_transports()
+            warm_call_path(settings, PERSONAS.values())
+        else:
+            await app.state.runner.open()  # workers load them before taking calls
+        await app.state.storage.open()
+        delivery = DeliveryWorker(app.state.storage, settings)  # webhook outbox, every process
+        delivery.start()
         background = [asyncio.create_task(app.state.metrics.watch_loop())]
         server = getattr(app.state, "server", None)
-        if server is not None:
+        if server is not None and not pooled:
             background.append(asyncio.create_task(server.recycle_when_due(settings.worker_max_calls)))
         logger.info(f"Switchboard launcher ready on {settings.public_url}")
         yield
         for task in background:
             task.cancel()
         await app.state.runner.shutdown()
+        await wait_for_background(timeout=15)  # post-call jobs; unfinished ones are logged
+        await delivery.stop()
+        await app.state.storage.close()
 
     app = FastAPI(title="Switchboard", lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = LauncherMetrics()
-    plugins = [
-        CallLimits(settings.max_call_duration_secs, settings.idle_hangup_secs),
-        TurnLatency(app.state.metrics.voice_to_voice_seconds),
-    ]
+    app.state.storage = open_storage(settings)
+    plugins = default_plugins(settings, app.state.metrics, app.state.storage)
+    if runner is None and settings.process_model != "inprocess":
+        runner = WorkerPoolRunner(settings, metrics=app.state.metrics, cpus=os.cpu_count())
     app.state.runner = runner or InProcessRunner(
-        settings, plugins=plugins, metrics=app.state.metrics
+        settings,
+        plugins=plugins,
+        metrics=app.state.metrics,
+        resources={"storage": app.state.storage, "metrics": app.state.metrics},
     )
     app.state.webrtc = webrtc_routes.webrtc_handler()
     middleware.install(app, settings)
@@ -92,6 +112,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         webrtc_routes,
         rooms_routes,
         livekit_webhook,
+        webhook_routes,
     )
     for module in routers:
         app.include_router(module.router)

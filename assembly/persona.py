@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from providers.spec import ServiceSpec, llm, stt, tts
+from tools.declared import ClientTool, WebhookTool
 
 __all__ = ["Persona", "ServiceSpec", "TurnSettings", "llm", "stt", "tts"]
 
@@ -63,6 +64,12 @@ class Persona(BaseModel):
     tools: tuple[str, ...] = ()
     turns: TurnSettings = TurnSettings()
     memory: bool = False
+    # After the call (issue 6): None follows RECORDING_ENABLED; fields the post-call analysis
+    # adds to its outcome (name -> what to write); declarative webhook tools from a tenant row.
+    recording: bool | None = None
+    analysis_fields: dict[str, str] = Field(default_factory=dict)
+    webhook_tools: tuple[WebhookTool, ...] = ()  # tools.declared: POSTed, signed, timed out
+    client_tools: tuple[ClientTool, ...] = ()  # tools.declared: run by the caller's app
     metadata_schema: dict[str, str] = Field(
         default_factory=dict, description="Call metadata keys the persona reads, with meaning."
     )

@@ -26,7 +26,7 @@ from assembly.turns import user_aggregator_params
 from assembly.warmup import prewarm
 from config import Settings
 from providers import Services, build_services
-from tools import resolve_tools
+from tools.wiring import call_tools
 from transports.kinds import AUDIO, TransportKind
 
 
@@ -51,6 +51,8 @@ class Call:
     end_reason: str | None = None
     turn_latencies: list[float] = field(default_factory=list)
     first_speech_secs: float | None = None
+    tool_seconds: list[float] = field(default_factory=list)  # time each tool call took
+    resources: dict[str, Any] = field(default_factory=dict)
 
     async def greet(self) -> None:
         """Speak the greeting straight through TTS (no LLM round trip); once per call."""
@@ -88,6 +90,7 @@ def build_call(
     ctx: CallContext,
     settings: Settings,
     plugins: list[CallPlugin] | None = None,
+    resources: dict[str, Any] | None = None,
 ) -> Call:
     """Build a call's pipeline and worker (not started).
 
@@ -97,6 +100,8 @@ def build_call(
         ctx: What the call knows (numbers, user, metadata).
         settings: Process settings (providers, keys, endpoints).
         plugins: Cross-cutting processors and observers for this call.
+        resources: Shared services tools and plugins reach through ``call.resources`` and
+            ``FunctionCallParams.app_resources`` (``storage``, ``settings``, ...).
 
     Returns:
         The built call; run it with ``assembly.run.run_call``.
@@ -114,7 +119,8 @@ def build_call(
         language=persona.language,
         prompt=prompt,
     )
-    context = LLMContext(tools=resolve_tools(persona.tools)) if persona.tools else LLMContext()
+    tools = call_tools(persona, settings)  # schemas with guarded handlers, and the filler
+    context = LLMContext(tools=tools.schemas) if tools.schemas else LLMContext()
     user_agg, assistant_agg = LLMContextAggregatorPair(
         context, user_params=user_aggregator_params(persona.turns)
     )
@@ -129,6 +135,7 @@ def build_call(
         greeting=greeting,
         prompt=prompt,
         plugins=list(plugins or []),
+        resources={"settings": settings, **(resources or {})},
     )
     slots = _slots(call.plugins, call)
     call.pipeline = Pipeline(
@@ -137,6 +144,7 @@ def build_call(
             services.stt,
             user_agg,
             *slots[Slot.BEFORE_LLM],
+            *tools.processors,
             services.llm,
             services.tts,
             *slots[Slot.AFTER_TTS],
@@ -158,7 +166,7 @@ def build_call(
         observers=[obs for plugin in call.plugins for obs in plugin.observers(call)],
         enable_rtvi=audio.rtvi,
         conversation_id=ctx.call_id,
-        app_resources={"call": call},
+        app_resources={**call.resources, "call": call},
         cancel_runner_on_idle_timeout=False,
         # A transport or service that can no longer work (a room it cannot join, a provider
         # that refuses the key) ends the call instead of leaving a dead call "active".

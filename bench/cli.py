@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     seq.add_argument("--calls", type=int, default=100, help="calls, one after another")
     seq.add_argument("--turns", type=int, default=1, help="caller turns per call")
     _common(seq)
+    rooms = sub.add_parser("rooms", help="room request -> bot joined (LiveKit), sequential")
+    rooms.add_argument("--rooms", type=int, default=20, help="room requests, one after another")
+    _common(rooms)
+    from bench.memory import add_memory_parser
+
+    add_memory_parser(sub)
     return parser
 
 
@@ -63,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     _quiet_logs(args.log_level)
+    if args.command == "memory":  # no launcher, no doubles: the storage backend alone
+        from bench.memory import run_memory
+
+        return run_memory(args)
     try:
         env = parse_env_pairs(args.launcher_env)
         profile = parse_profile(args.profile)
@@ -80,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
             cfg = CallsConfig(args.calls, args.turns, args.transport, args.ramp_secs, args.out,
                               env, profile, args.vad_stop_secs)
             return run(cfg, command)
+        if args.command == "rooms":
+            from bench.rooms import RoomsConfig
+            from bench.rooms import run as run_rooms
+
+            return run_rooms(RoomsConfig(args.rooms, args.out, env, profile), command)
         from bench.sequential import SequentialConfig
         from bench.sequential import run as run_sequential
 

@@ -26,6 +26,9 @@ PERSONA = Persona(
     tts=tts("elevenlabs", voice="pNInz6obpgDQGcFmaJgB", stability=0.4, similarity_boost=0.8),
     tools=("end_call",),
     turns=TurnSettings(end_of_turn="smart_turn"),
+    analysis_fields={
+        "feedback": "two or three sentences of concrete feedback for the learner",
+    },
     metadata_schema={
         "role": "whom the coach plays",
         "scenario": "the situation to practise",

@@ -12,14 +12,16 @@ PERSONA = Persona(
         "You are Sam, {user_name}'s accountability companion. You check in on their goals, "
         "celebrate progress and gently ask about what slipped. Refer to what you remember "
         "from earlier calls when it helps. Speak casually, in short sentences. When they "
-        "are done, say goodbye with the end_call tool."
+        "are done, say goodbye with the end_call tool. When they talk to you from the app, "
+        "you can check their battery, location, flashlight and vibration with your device "
+        "tools."
     ),
     greeting="Hey {user_name}! Good to hear from you. How did today go?",
     greeting_defaults={"user_name": "there"},
     stt=stt("cartesia", model="ink-whisper"),
     llm=llm("openai", model="gpt-4o-mini", temperature=0.8),
     tts=tts("cartesia", voice="a0e99841-438c-4a64-b679-ae501e7d6091", speed=1.05),
-    tools=("end_call",),
+    tools=("end_call", "get_battery_level", "get_location", "set_flashlight", "vibrate"),
     memory=True,
     turns=TurnSettings(end_of_turn="smart_turn", interrupt_min_words=2, user_idle_secs=15),
 )

@@ -60,6 +60,33 @@ class Settings(BaseSettings):
     idle_hangup_secs: float = Field(default=60, gt=0)
     drain_timeout_secs: float = Field(default=300, ge=0)
     worker_max_calls: int = Field(default=500, ge=1)
+    process_model: Literal["inprocess", "workers", "process_per_call"] = "inprocess"
+    workers: int = Field(default=0, ge=0)  # PROCESS_MODEL=workers; 0 means one per CPU core
+    prewarmed_processes: int = Field(default=4, ge=1)  # PROCESS_MODEL=process_per_call
+
+    # --- storage ----------------------------------------------------------------------------
+    storage_backend: Literal["sqlite", "supabase"] = "sqlite"
+    sqlite_path: Path | None = None  # default: DATA_DIR/switchboard.db
+    supabase_url: str | None = None
+    supabase_service_key: SecretStr | None = None
+    supabase_recordings_bucket: str = "recordings"
+    retention_days: int = Field(default=0, ge=0)  # 0 keeps data until deleted
+    database_url: SecretStr | None = None  # PostgreSQL URL, only for `make migrate`
+
+    # --- after the call: recordings, analysis, webhooks -------------------------------------
+    recording_enabled: bool = False  # default when neither the persona nor the tenant says
+    recordings_dir: Path | None = None  # default: DATA_DIR/recordings
+    analysis_enabled: bool = True
+    analysis_provider: Literal["openai", "groq"] = "openai"
+    analysis_model: str | None = None  # default: that provider's OPENAI_MODEL / GROQ_MODEL
+    analysis_timeout_secs: float = Field(default=120, gt=0)  # call.ended waits this long
+    webhook_urls: list[str] = Field(default_factory=list)
+    webhook_secret: SecretStr | None = None
+    webhook_max_attempts: int = Field(default=10, ge=1)
+    webhook_backoff_secs: float = Field(default=5, gt=0)  # first retry; doubles, plus jitter
+    webhook_backoff_max_secs: float = Field(default=3600, gt=0)
+    webhook_timeout_secs: float = Field(default=10, gt=0)
+    webhook_poll_secs: float = Field(default=1.0, gt=0)
 
     # --- provider overrides (win over every persona's choice) -------------------------------
     stt_provider: ProviderName | None = None
@@ -119,7 +146,40 @@ class Settings(BaseSettings):
     daily_api_key: SecretStr | None = None
     daily_api_url: str = "https://api.daily.co/v1"
 
-    @field_validator("stt_provider", "llm_provider", "tts_provider", mode="before")
+    # --- memory (personas with memory=True) -------------------------------------------------
+    memory_backend: Literal["local", "supermemory", "mem0"] = "local"
+    memory_recall_budget_ms: float = Field(default=150, gt=0)  # slower: the turn goes without
+    memory_recall_limit: int = Field(default=5, ge=1, le=50)
+    memory_extract: bool = True  # after the call, an LLM pass stores new memories
+    supermemory_api_key: SecretStr | None = None
+    supermemory_base_url: str = "https://api.supermemory.ai"
+    mem0_api_key: SecretStr | None = None
+    mem0_base_url: str | None = None  # Mem0 platform host; empty is Mem0's default
+
+    # --- cost estimate (price table; USD) ---------------------------------------------------
+    price_stt_per_min: float = Field(default=0.0077, ge=0)
+    price_llm_input_per_mtok: float = Field(default=0.15, ge=0)
+    price_llm_output_per_mtok: float = Field(default=0.60, ge=0)
+    price_tts_per_kchar: float = Field(default=0.03, ge=0)
+    price_call_per_min: float = Field(default=0.0085, ge=0)
+
+    # --- tools (issue 5 §3) -----------------------------------------------------------------
+    transfer_number: str | None = None  # transfer_call dials this (E.164 or sip:...)
+    transfer_announcement: str = "Please hold while I transfer your call."
+    tool_filler_after_ms: float = Field(default=700, ge=0)  # 0 turns the filler off
+    client_tool_timeout_secs: float = Field(default=10, gt=0, le=120)
+    webhook_tool_timeout_secs: float = Field(default=10, gt=0, le=120)
+    tool_webhook_secret: SecretStr | None = None  # signs webhook tools that name no secret
+    assistant_email_webhook_url: str | None = None  # the assistant's send_email tool
+    assistant_kb_webhook_url: str | None = None  # the assistant's query_knowledge_base tool
+    calendar_hours: str = "09:00-17:00"  # bookable hours, business timezone
+    calendar_weekdays: str = "0,1,2,3,4"  # open days, Monday = 0
+    calendar_slot_minutes: int = Field(default=30, ge=5, le=480)
+    calendar_timezone: str = "UTC"
+
+    @field_validator(
+        "stt_provider", "llm_provider", "tts_provider", "sqlite_path", "database_url", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
@@ -139,6 +199,16 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     # Derived endpoints: our code appends each service's own paths here, nowhere else.
+    @property
+    def recordings_path(self) -> Path:
+        """Where call recordings are written while a call runs."""
+        return self.recordings_dir or self.data_dir / "recordings"
+
+    @property
+    def sqlite_file(self) -> Path:
+        """Where the SQLite database lives."""
+        return self.sqlite_path or self.data_dir / "switchboard.db"
+
     @property
     def deepgram_ws_url(self) -> str:
         """Deepgram websocket base (``/v1/listen`` is appended by the SDK)."""

@@ -28,10 +28,10 @@ async def list_calls(request: Request) -> list[dict]:
 @router.get("/calls/{call_id}")
 async def get_call(call_id: str, request: Request) -> dict:
     """Persona, transport, caller, timings, transcript so far and per-turn latency."""
-    active = request.app.state.runner.get(call_id)
-    if active is None:
+    details = await request.app.state.runner.details(call_id)
+    if details is None:
         raise HTTPException(status_code=404, detail=f"no call {call_id!r}")
-    return active.details()
+    return details
 
 
 @router.post("/calls/{call_id}/end", status_code=202)

@@ -19,6 +19,7 @@ from prometheus_client import (
 router = APIRouter()
 
 _LAG_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
+_STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0)
 _LATENCY_BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 
 
@@ -46,6 +47,26 @@ class LauncherMetrics:
             "switchboard_voice_to_voice_seconds",
             "User stopped speaking → bot started speaking",
             buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        # --- per-turn latency stages and memory recall (processors/) ---
+        self.turn_stage_seconds = Histogram(
+            "switchboard_turn_stage_seconds",
+            "Where a turn's voice-to-voice time went, by stage (total = the sum)",
+            ["stage"],
+            buckets=_STAGE_BUCKETS,
+            registry=self.registry,
+        )
+        self.memory_recall_seconds = Histogram(
+            "switchboard_memory_recall_seconds",
+            "Memory recall time of turns that made the budget",
+            buckets=_LAG_BUCKETS,
+            registry=self.registry,
+        )
+        self.memory_recall_misses = Counter(
+            "switchboard_memory_recall_misses",
+            "Turns that went without memories (recall over budget or failed), by reason",
+            ["reason"],
             registry=self.registry,
         )
         self.loop_lag_seconds = Histogram(

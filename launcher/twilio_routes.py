@@ -103,6 +103,7 @@ async def voice_webhook(request: Request) -> Response:
         "call_id": call_id,
         "from_number": caller,
         "to_number": called,
+        "tenant": request.query_params.get("tenant", ""),  # ?tenant= on the webhook URL
         TOKEN_PARAM: media_tokens(request.app).issue(call_id, persona.name),
     }
     logger.info(f"twilio voice {call_sid or '-'} from {masked(caller)}: {persona.name} {call_id}")

@@ -17,6 +17,7 @@ from pipecat.transports.smallwebrtc.request_handler import (
 from pydantic import BaseModel, Field
 
 from bots import UnknownPersonaError, get_persona
+from runner.base import CallRefused
 
 router = APIRouter()
 
@@ -68,6 +69,13 @@ async def offer(body: OfferBody, request: Request) -> dict[str, str] | None:
     except UnknownPersonaError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
     runner = request.app.state.runner
+    if hasattr(runner, "forward_offer"):  # calls run in worker processes
+        try:
+            return await runner.forward_offer(
+                {**body.model_dump(), "request_data": {**data, "persona": persona.name}}
+            )
+        except CallRefused as exc:
+            raise HTTPException(status_code=429, detail=str(exc)) from None
 
     async def _on_connection(connection: SmallWebRTCConnection) -> None:
         args = SmallWebRTCRunnerArguments(
@@ -91,6 +99,13 @@ async def offer(body: OfferBody, request: Request) -> dict[str, str] | None:
 @router.patch("/api/offer")
 async def ice_candidates(body: PatchBody, request: Request) -> dict[str, str]:
     """Add trickled ICE candidates to a peer connection."""
+    runner = request.app.state.runner
+    if hasattr(runner, "forward_patch"):
+        try:
+            await runner.forward_patch(body.model_dump())
+        except KeyError:
+            raise HTTPException(status_code=404, detail="unknown peer connection") from None
+        return {"status": "success"}
     handler: SmallWebRTCRequestHandler = request.app.state.webrtc
     await handler.handle_patch_request(
         SmallWebRTCPatchRequest(

@@ -10,6 +10,7 @@ from config import Settings
 from providers.common import require, settings_for
 from providers.errors import ProviderUnavailableError
 from providers.spec import ServiceSpec
+from providers.tls import deepgram_sdk_shares_tls
 
 
 @lru_cache(maxsize=1)
@@ -31,6 +32,7 @@ def _deepgram(spec: ServiceSpec, s: Settings, language: str) -> Any:
     from pipecat.services.deepgram.stt import DeepgramSTTService
 
     _uncompressed_deepgram_sockets()
+    deepgram_sdk_shares_tls()
 
     return DeepgramSTTService(
         api_key=require(s.deepgram_api_key, "DEEPGRAM_API_KEY", "the deepgram STT"),

@@ -55,6 +55,7 @@ class ActiveCall:
             "transcript": transcript,
             "turn_latency_secs": [round(x, 3) for x in call.turn_latencies],
             "first_speech_secs": call.first_speech_secs,
+            **_plugin_details(call),
         }
 
     def details(self) -> dict[str, Any]:
@@ -79,6 +80,16 @@ class ActiveCall:
         }
 
 
+def _plugin_details(call: Any) -> dict[str, Any]:
+    """What plugins with a ``details(call)`` method add (latency stages, cost estimate)."""
+    out: dict[str, Any] = {}
+    for plugin in getattr(call, "plugins", []):
+        details = getattr(plugin, "details", None)
+        if callable(details):
+            out.update(details(call))
+    return out
+
+
 class CallRunner(Protocol):
     """Runs calls. The in-process runner is the default; others plug in here."""
 
@@ -100,6 +111,10 @@ class CallRunner(Protocol):
 
     def get(self, call_id: str) -> ActiveCall | None:
         """One call by id."""
+        ...
+
+    async def details(self, call_id: str) -> dict[str, Any] | None:
+        """One call's summary, transcript so far and per-turn latency; None if unknown."""
         ...
 
     async def end(self, call_id: str, goodbye: str | None = None) -> bool:

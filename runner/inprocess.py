@@ -17,6 +17,7 @@ from assembly.plugins import CallPlugin
 from assembly.run import run_call, transport_for
 from config import Settings
 from runner.base import ActiveCall, CallRefused
+from runner.tenant import apply_tenant_config
 
 _RECENT = 200
 
@@ -29,8 +30,10 @@ class InProcessRunner:
         settings: Settings,
         plugins: list[CallPlugin] | None = None,
         metrics: Any = None,
+        resources: dict[str, Any] | None = None,
     ):
         self._settings = settings
+        self._resources = resources or {}
         self._metrics = metrics
         self._plugins = plugins or []
         self._active: dict[str, ActiveCall] = {}
@@ -79,10 +82,13 @@ class InProcessRunner:
         started = time.perf_counter()
         transport, ctx = await transport_for(runner_args, persona, self._settings)
         with logger.contextualize(call_id=ctx.call_id):
+            persona = await apply_tenant_config(self._resources.get("storage"), persona, ctx.tenant)
             return self._launch(persona, transport, ctx, started)
 
     def _launch(self, persona: Persona, transport: Any, ctx: Any, started: float) -> ActiveCall:
-        call = build_call(persona, transport, ctx, self._settings, list(self._plugins))
+        call = build_call(
+            persona, transport, ctx, self._settings, list(self._plugins), self._resources
+        )
         active = ActiveCall(ctx.call_id, persona.name, str(ctx.transport), call=call)
         self._active[ctx.call_id] = active
         self._tasks[ctx.call_id] = asyncio.create_task(self._run(active))
@@ -124,6 +130,11 @@ class InProcessRunner:
         return self._active.get(call_id) or next(
             (c for c in self._recent if c.call_id == call_id), None
         )
+
+    async def details(self, call_id: str) -> dict[str, Any] | None:
+        """Summary, transcript so far and per-turn latency of one call, or None."""
+        active = self.get(call_id)
+        return active.details() if active is not None else None
 
     async def end(self, call_id: str, goodbye: str | None = None) -> bool:
         """Say goodbye and hang up."""

@@ -21,6 +21,7 @@ from pipecat.turns.user_stop import (
 
 from assembly.models import SharedSileroVADAnalyzer
 from bots import PERSONAS
+from processors.filler import ToolFiller
 from tests.assembly.builders import build_every_call
 from transports.kinds import AUDIO, TransportKind
 
@@ -28,6 +29,7 @@ ORDER = [
     BaseInputTransport,
     STTService,
     LLMUserAggregator,
+    ToolFiller,  # every persona has tools: "one moment please" while a slow one runs
     LLMService,
     TTSService,
     BaseOutputTransport,

@@ -14,6 +14,7 @@ from tests.doubles import (
     livekit,
     llm,
     openai_audio,
+    supermemory,
     twilio,
 )
 from tests.doubles.asr import Recognizer
@@ -54,5 +55,6 @@ def build_app(
     r.add_get("/rtc/v1/validate", livekit.signal)
     twilio.add_routes(app)
     daily.add_routes(app)
+    supermemory.add_routes(app, app["state"].creds.supermemory_key)
     control.add_routes(app)
     return app

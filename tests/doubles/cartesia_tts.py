@@ -110,6 +110,9 @@ class CartesiaTTSConnection:
             self.contexts[context_id] = ctx
             ctx.task = asyncio.create_task(self.generate(ctx))
             self.state.count("cartesia_tts", "contexts")
+            self.state.tts_requests.append(
+                {"service": "cartesia", "voice": voice["id"], "time": time.time()}
+            )
         transcript = req.get("transcript") or ""
         now = time.monotonic()
         if transcript.strip():

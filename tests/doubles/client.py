@@ -64,6 +64,10 @@ class DoublesClient:
         """Every final transcript the STT doubles decoded."""
         return self._call("GET", "stt/transcripts")["transcripts"]
 
+    def tts_requests(self) -> list[dict[str, Any]]:
+        """The voice each TTS stream (ElevenLabs) or context (Cartesia) asked for."""
+        return self._call("GET", "tts/requests")["requests"]
+
     def twilio_requests(self) -> list[dict[str, Any]]:
         """Every Twilio REST request (method, path, form, status, time)."""
         return self._call("GET", "twilio/requests")["requests"]

@@ -71,6 +71,7 @@ class Credentials:
     livekit_key: str = field(default_factory=lambda: "API" + secrets.token_hex(6))
     livekit_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     daily_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    supermemory_key: str = field(default_factory=lambda: "sm_" + secrets.token_hex(20))
 
     def env(self, port: int, host: str = "127.0.0.1") -> dict[str, str]:
         """Return the environment that points Switchboard at the doubles.
@@ -103,6 +104,8 @@ class Credentials:
             "LIVEKIT_API_KEY": self.livekit_key,
             "LIVEKIT_API_SECRET": self.livekit_secret,
             "DAILY_API_KEY": self.daily_key,
+            "SUPERMEMORY_BASE_URL": http,
+            "SUPERMEMORY_API_KEY": self.supermemory_key,
         }
 
 
@@ -124,6 +127,7 @@ class DoublesState:
         self.livekit_joins: list[dict[str, Any]] = []
         self.daily_rooms: dict[str, dict[str, Any]] = {}
         self.transcripts: list[dict[str, Any]] = []
+        self.tts_requests: list[dict[str, Any]] = []  # which voice each TTS stream asked for
 
     def count(self, service: str, key: str, n: int = 1) -> None:
         """Increment a per-service counter.
@@ -180,4 +184,5 @@ class DoublesState:
         self.livekit_joins.clear()
         self.daily_rooms.clear()
         self.transcripts.clear()
+        self.tts_requests.clear()
         self.counters.clear()

@@ -67,6 +67,11 @@ async def transcripts(request: web.Request) -> web.Response:
     return web.json_response({"transcripts": request.app["state"].transcripts})
 
 
+async def tts_requests(request: web.Request) -> web.Response:
+    """``GET /_doubles/tts/requests``: the voice each TTS stream or context asked for."""
+    return web.json_response({"requests": request.app["state"].tts_requests})
+
+
 async def twilio_requests(request: web.Request) -> web.Response:
     """``GET /_doubles/twilio/requests``."""
     state = request.app["state"]
@@ -112,6 +117,7 @@ def add_routes(app: web.Application) -> None:
     r.add_route("*", "/_doubles/stt/phrases", stt_phrases)
     r.add_get("/_doubles/stt/transcripts", transcripts)
     r.add_get("/_doubles/twilio/requests", twilio_requests)
+    r.add_get("/_doubles/tts/requests", tts_requests)
     r.add_get("/_doubles/livekit/rooms", livekit_rooms)
     r.add_get("/_doubles/livekit/joins", livekit_joins)
     r.add_get("/_doubles/daily/rooms", daily_rooms)

@@ -239,6 +239,9 @@ async def multi_stream_input(request: web.Request) -> web.StreamResponse:
         ws, state, request.app["synth"], fmt[0], fmt[1], q.get("auto_mode") == "true"
     )
     logger.debug(f"elevenlabs: voice={request.match_info['voice_id']} format={fmt}")
+    state.tts_requests.append(
+        {"service": "elevenlabs", "voice": request.match_info["voice_id"], "time": time.time()}
+    )
     with state.track_socket("elevenlabs"):
         try:
             await conn.run(inactivity)

@@ -97,6 +97,14 @@ def completion_message(reply: Reply) -> dict[str, Any]:
     return msg
 
 
+def response_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a JSON-mode request asks for (``{}`` for ``json_object``), else None."""
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return dict((fmt.get("json_schema") or {}).get("schema") or {})
+    return {} if fmt.get("type") == "json_object" else None
+
+
 def _authorize(request: web.Request) -> tuple[Any, str, bool, web.Response | None]:
     """Which API (OpenAI or Groq) a request is for, and its auth error if the key is wrong."""
     state = request.app["state"]
@@ -133,7 +141,12 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             "body": body,
         }
     )
-    reply = choose_reply(state.llm_rules, messages)
+    reply = choose_reply(state.llm_rules, messages, response_schema(body))
+    if reply.status:
+        return web.json_response(
+            {"error": {"message": "scripted failure", "type": "server_error", "code": None}},
+            status=reply.status,
+        )
     profile = state.profile
     first_ms = (
         reply.first_token_ms if reply.first_token_ms is not None else profile.llm_first_token_ms

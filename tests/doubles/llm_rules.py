@@ -8,12 +8,14 @@ from typing import Any
 
 RULE_KEYS = {
     "match",
+    "context_match",
     "after_tool",
     "reply",
     "tool_calls",
     "first_token_ms",
     "tokens_per_sec",
     "once",
+    "status",
 }
 
 
@@ -26,6 +28,7 @@ class Reply:
     first_token_ms: int | None = None
     tokens_per_sec: float | None = None
     rule_index: int | None = None
+    status: int | None = None  # answer with this HTTP error instead (a scripted outage)
 
 
 def validate_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -45,8 +48,8 @@ def validate_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
         unknown = set(rule) - RULE_KEYS
         if unknown:
             raise ValueError(f"unknown rule keys: {sorted(unknown)}")
-        if not rule.get("reply") and not rule.get("tool_calls"):
-            raise ValueError("a rule needs a reply or tool_calls")
+        if not rule.get("reply") and not rule.get("tool_calls") and not rule.get("status"):
+            raise ValueError("a rule needs a reply, tool_calls or an error status")
         for call in rule.get("tool_calls") or []:
             if not isinstance(call.get("name"), str):
                 raise ValueError("each tool call needs a name")
@@ -83,16 +86,43 @@ def last_tool_name(messages: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def choose_reply(rules: list[dict[str, Any]], messages: list[dict[str, Any]]) -> Reply:
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def schema_instance(schema: dict[str, Any]) -> Any:
+    """The smallest value a JSON schema accepts (what JSON mode answers without a rule)."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    kind = kind[0] if isinstance(kind, list) else kind
+    if kind == "object":
+        props = schema.get("properties") or {}
+        return {k: schema_instance(props.get(k, {})) for k in schema.get("required", props)}
+    return {"array": [], "string": "", "integer": 0, "number": 0, "boolean": False}.get(kind)
+
+
+def choose_reply(
+    rules: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
+    json_schema: dict[str, Any] | None = None,
+) -> Reply:
     """Pick the first matching rule, or the default echo reply.
 
     A rule with ``after_tool`` only matches when the last message is that tool's
     result; a rule without it only matches when the last message is not a tool result.
-    ``match`` is a case-insensitive substring of the last user message.
+    ``match`` is a case-insensitive substring of the last user message. In JSON mode
+    (``json_schema`` given, ``{}`` for ``json_object``) only rules answering a JSON object
+    (or an error status) apply, and without one the answer is the schema's smallest instance,
+    as the real APIs never answer JSON mode with prose.
 
     Args:
         rules: Normalized rules (mutated: ``once`` rules get used up).
         messages: The request's messages.
+        json_schema: The request's response schema in JSON mode, else None.
 
     Returns:
         The reply to stream.
@@ -102,10 +132,19 @@ def choose_reply(rules: list[dict[str, Any]], messages: list[dict[str, Any]]) ->
     for i, rule in enumerate(rules):
         if rule["once"] and rule["_used"]:
             continue
+        if json_schema is not None and not (
+            rule.get("status") or _is_json_object(rule.get("reply") or "")
+        ):
+            continue
         if rule.get("after_tool") != tool:
             continue
         match = rule.get("match")
         if match is not None and (user is None or match.lower() not in user.lower()):
+            continue
+        context_match = rule.get("context_match")
+        if context_match is not None and not any(
+            context_match.lower() in content_text(m.get("content")).lower() for m in messages
+        ):
             continue
         rule["_used"] = True
         return Reply(
@@ -114,7 +153,10 @@ def choose_reply(rules: list[dict[str, Any]], messages: list[dict[str, Any]]) ->
             rule.get("first_token_ms"),
             rule.get("tokens_per_sec"),
             i,
+            rule.get("status"),
         )
+    if json_schema is not None:
+        return Reply(json.dumps(schema_instance(json_schema or {"type": "object"})))
     if user:
         return Reply(f"I heard: {user.strip()}.")
     return Reply("Hello! How can I help you today?")

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,10 @@ class LauncherProcess:
 
     def __init__(self, env: dict[str, str], startup_timeout: float = 60.0) -> None:
         self.port = free_port()
+        # Each launcher gets its own data directory (SQLite file, recordings) unless told one.
+        self._data_dir = (
+            None if "DATA_DIR" in env else tempfile.TemporaryDirectory(prefix="sb-data-")
+        )
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         self.env = {
@@ -41,6 +46,7 @@ class LauncherProcess:
             "PUBLIC_URL": self.base_url,
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
+            **({"DATA_DIR": self._data_dir.name} if self._data_dir else {}),
             **env,
         }
         self.startup_timeout = startup_timeout
@@ -85,8 +91,15 @@ class LauncherProcess:
             self.proc.kill()
             self.proc.wait(timeout=5)
 
+    def cleanup(self) -> None:
+        """Remove the temporary data directory we created (after :meth:`stop`)."""
+        if self._data_dir is not None:
+            self._data_dir.cleanup()
+            self._data_dir = None
+
     def __enter__(self) -> LauncherProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        self.cleanup()

@@ -1,0 +1,82 @@
+"""After a call: wait for its writes, analyse it, then send ``call.ended``.
+
+``call.ended`` is enqueued once the analysis has finished, failed for good, or run past
+``ANALYSIS_TIMEOUT_SECS``; its ``outcome`` is then the stored analysis, or null.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from config import Settings
+from postcall.analysis import analyse_call
+from postcall.background import run_in_background
+from storage.base import Storage, TranscriptTurn
+from webhooks.outbox import enqueue
+
+if TYPE_CHECKING:
+    from processors.call_writer import CallWriter
+
+ANALYSIS_ATTEMPTS = 3
+
+
+def transcript_data(turns: list[TranscriptTurn]) -> list[dict[str, Any]]:
+    """Transcript turns as webhook data."""
+    return [t.model_dump(mode="json", exclude={"call_id"}) for t in turns]
+
+
+async def _analysed(
+    storage: Storage, settings: Settings, call_id: str, fields: dict[str, str]
+) -> None:
+    """Run the analysis (retried) unless it is stored already; wait up to the timeout."""
+    record = await storage.get_call(call_id)
+    if record is None or record.analysis is not None or not settings.analysis_enabled:
+        return
+    job = run_in_background(
+        f"analysis {call_id}",
+        lambda: analyse_call(storage, settings, call_id, fields),
+        attempts=ANALYSIS_ATTEMPTS,
+    )
+    _, pending = await asyncio.wait({job}, timeout=settings.analysis_timeout_secs)
+    if pending:
+        logger.warning(f"[{call_id}] analysis still running; call.ended goes without it")
+
+
+async def finish_call(
+    storage: Storage,
+    settings: Settings,
+    call_id: str,
+    writer: CallWriter,
+    fields: dict[str, str],
+) -> None:
+    """The post-call job (run with ``run_in_background``; safe to retry).
+
+    Args:
+        storage: The opened storage backend.
+        settings: Process settings.
+        call_id: The call that ended.
+        writer: The call's writer (its last writes land before anything reads them).
+        fields: The persona's extra analysis fields.
+    """
+    await writer.drain()
+    await _analysed(storage, settings, call_id, fields)
+    record = await storage.get_call(call_id)
+    if record is None:
+        raise LookupError(f"call {call_id} is not stored")
+    turns = await storage.list_turns(call_id)
+    await enqueue(
+        storage,
+        settings,
+        tenant=record.tenant,
+        persona=record.persona,
+        call_id=call_id,
+        type="call.ended",
+        data={
+            "call": record.model_dump(mode="json", exclude={"analysis"}),
+            "transcript": transcript_data(turns),
+            "outcome": record.analysis,
+        },
+    )

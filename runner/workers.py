@@ -1,0 +1,115 @@
+"""Call-host worker processes the launcher forwards calls to (see ``launcher.worker_app``).
+
+Each worker is a fully warmed Python process (imports, Silero, smart-turn, provider modules
+loaded before it takes a call) serving a private Unix socket. The launcher talks to it over HTTP
+and relays Twilio media over a websocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from loguru import logger
+from websockets.asyncio.client import ClientConnection, unix_connect
+
+SECRET_HEADER = "x-switchboard-worker"
+SECRET_ENV = "SWITCHBOARD_WORKER_SECRET"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class WorkerProcess:
+    """One call-host process and the launcher's view of it."""
+
+    def __init__(self, index: int, env: dict[str, str], run_dir: Path):
+        self.index = index
+        self.secret = secrets.token_urlsafe(24)
+        self.uds = str(run_dir / f"worker-{index}-{os.getpid()}.sock")
+        self.env = {**env, SECRET_ENV: self.secret}
+        self.process: asyncio.subprocess.Process | None = None
+        self.calls: set[str] = set()
+        self.started = 0  # calls handed to this worker so far
+        self.accepting = True
+        self.http = httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=self.uds),
+            base_url="http://worker",
+            headers={SECRET_HEADER: self.secret},
+            timeout=httpx.Timeout(10.0),
+        )
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id once started."""
+        return self.process.pid if self.process else None
+
+    async def start(self, timeout: float = 90.0) -> None:
+        """Spawn the process and wait until it answers (models loaded)."""
+        started = time.perf_counter()
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "launcher.worker_app", "--uds", self.uds,
+            cwd=str(REPO_ROOT), env=self.env,
+        )  # fmt: skip
+        deadline = started + timeout
+        while time.perf_counter() < deadline:
+            if self.process.returncode is not None:
+                raise RuntimeError(f"worker {self.index} exited ({self.process.returncode})")
+            try:
+                if (await self.http.get("/internal/health")).status_code == 200:
+                    logger.info(
+                        f"worker {self.index} (pid {self.pid}) ready in "
+                        f"{time.perf_counter() - started:.1f}s"
+                    )
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"worker {self.index} did not start within {timeout:.0f}s")
+
+    def alive(self) -> bool:
+        """True while the process runs."""
+        return self.process is not None and self.process.returncode is None
+
+    async def media_socket(self, persona: str) -> ClientConnection:
+        """A websocket into the worker's Twilio media endpoint."""
+        return await unix_connect(
+            self.uds,
+            f"ws://worker/internal/twilio/media?persona={persona}",
+            additional_headers={SECRET_HEADER: self.secret},
+            compression=None,
+            max_size=2**20,
+        )
+
+    async def post(self, path: str, payload: dict[str, Any]) -> httpx.Response:
+        """POST JSON to one of the worker's internal routes."""
+        return await self.http.post(path, json=payload)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Ask the process to exit (SIGTERM), kill it after ``timeout``."""
+        await self.http.aclose()
+        if not self.alive():
+            return
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        Path(self.uds).unlink(missing_ok=True)
+
+
+def worker_env(overrides: dict[str, str]) -> dict[str, str]:
+    """The launcher's environment for a worker (same settings, its own cap disabled)."""
+    return {**os.environ, **overrides}
+
+
+def run_dir() -> Path:
+    """A private directory for the workers' sockets."""
+    return Path(tempfile.mkdtemp(prefix="switchboard-workers-"))

@@ -1,0 +1,27 @@
+"""The Supermemory double on its own in-process server (127.0.0.1, a free port)."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+from tests.doubles import supermemory
+
+KEY = "sm_test_key"
+
+
+@asynccontextmanager
+async def supermemory_double():
+    """Yield ``(base_url, state)`` of a running Supermemory double."""
+    app = web.Application()
+    supermemory.add_routes(app, KEY)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", app[supermemory.SUPERMEMORY]
+    finally:
+        await runner.cleanup()

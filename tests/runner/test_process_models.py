@@ -1,0 +1,145 @@
+"""Calls in worker processes: the same phone call, calls API and ending, and crash containment.
+
+Every test runs the real launcher (``server.py``) with ``PROCESS_MODEL`` set, Twilio callers
+and the provider doubles; the launcher forwards media to its worker processes.
+"""
+
+import asyncio
+import os
+import signal
+import time
+
+import httpx
+import psutil
+
+from tests.bots.scenario import BOOKING
+from tests.callers.listen import PhraseListener
+from tests.callers.script import Say, Wait, WaitForBotSilence
+from tests.callers.twilio import TwilioCaller
+
+REPLY = "Sure, what time?"
+
+
+def _prepare(doubles) -> None:
+    doubles.client.reset()
+    doubles.client.stt_phrases([BOOKING])
+    doubles.client.llm_rules([{"match": "book an appointment", "reply": REPLY}])
+
+
+def _caller(doubles, launcher, number: str) -> TwilioCaller:
+    return TwilioCaller(
+        webhook_url=f"{launcher.base_url}/twilio/voice",
+        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
+        from_number=number,
+    )
+
+
+async def _answered(launcher, call_id: str | None = None, timeout: float = 30) -> dict:
+    """The details of a call (the first active one) once its first turn was answered."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        calls = [c for c in launcher.get("/calls").json() if c["active"]]
+        ids = [call_id] if call_id else [c["call_id"] for c in calls]
+        for cid in ids:
+            details = launcher.get(f"/calls/{cid}").json()
+            if details.get("turn_latency_secs"):
+                return details
+    raise AssertionError("no answered call in time")
+
+
+async def _final(launcher, call_id: str, timeout: float = 10) -> dict:
+    """A call's details once the launcher has seen it end."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        details = launcher.get(f"/calls/{call_id}").json()
+        if details["active"] is False:
+            return details
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{call_id} still active")
+
+
+def _workers(launcher) -> list[psutil.Process]:
+    return psutil.Process(launcher.proc.pid).children()
+
+
+async def test_phone_call_runs_in_a_worker_process_with_the_calls_api(doubles, launcher_factory):
+    _prepare(doubles)
+    launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="2")
+    workers = {p.pid for p in _workers(launcher)}
+    assert len(workers) == 2  # started and warmed before the launcher answered /healthz
+    script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15), Wait(20)]
+    call = asyncio.create_task(_caller(doubles, launcher, "+15551230001").run(script))
+    details = await _answered(launcher)
+    assert details["worker_pid"] in workers and details["worker_pid"] != launcher.proc.pid
+    assert details["persona"] == "receptionist" and details["caller_number"] == "+15551230001"
+    assert [t["role"] for t in details["transcript"]][:2] == ["assistant", "user"]
+    await asyncio.sleep(2)
+    goodbye = "Thank you for calling goodbye"
+    url = f"{launcher.base_url}/calls/{details['call_id']}/end"
+    end = httpx.post(url, json={"goodbye": goodbye})
+    assert end.status_code == 202
+    result = await call
+    assert result.hung_up_by_bot and result.errors == []
+    assert PhraseListener([goodbye.lower()]).heard(result.bot_utterances[-1].pcm, 8000)
+    final = await _final(launcher, details["call_id"])
+    assert final["end_reason"] == "ended_by_api"
+    assert final["transcript"][-1] == {"role": "assistant", "text": goodbye}
+    assert "Traceback" not in launcher.log()
+
+
+async def test_process_per_call_uses_a_fresh_warm_process_each_time(doubles, launcher_factory):
+    _prepare(doubles)
+    launcher = launcher_factory(PROCESS_MODEL="process_per_call", PREWARMED_PROCESSES="1")
+    used = []
+    for number in ("+15551230002", "+15551230003"):
+        script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
+        call = asyncio.create_task(_caller(doubles, launcher, number).run(script))
+        details = await _answered(launcher)
+        used.append(details["worker_pid"])
+        result = await call
+        assert result.bot_utterances, "the caller heard the bot"
+        for _ in range(100):  # the call's process exits once the call is over
+            if not psutil.pid_exists(details["worker_pid"]):
+                break
+            await asyncio.sleep(0.1)
+        assert not psutil.pid_exists(details["worker_pid"])
+        for _ in range(300):  # and a warm process is waiting for the next call
+            if launcher.get("/readyz").status_code == 200 and len(_workers(launcher)) == 1:
+                break
+            await asyncio.sleep(0.1)
+    assert used[0] != used[1]
+
+
+async def test_a_crashed_worker_ends_only_its_own_calls(doubles, launcher_factory):
+    _prepare(doubles)
+    launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="2")
+    script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15), Wait(12)]
+    first = asyncio.create_task(_caller(doubles, launcher, "+15551230004").run(script))
+    one = await _answered(launcher)
+    second = asyncio.create_task(_caller(doubles, launcher, "+15551230005").run(script))
+    other = None
+    for _ in range(150):
+        other = next(
+            (c for c in launcher.get("/calls").json() if c["call_id"] != one["call_id"]), None
+        )
+        if other:
+            break
+        await asyncio.sleep(0.2)
+    assert other is not None
+    two = await _answered(launcher, other["call_id"])
+    assert two["worker_pid"] != one["worker_pid"]  # least busy worker took the second call
+
+    os.kill(one["worker_pid"], signal.SIGKILL)  # a native crash in one call-host process
+    crashed = await first
+    survived = await second
+    assert crashed.duration_secs < survived.duration_secs
+    assert survived.errors == [] and not survived.hung_up_by_bot  # the caller ended it
+    await _final(launcher, one["call_id"])
+    for _ in range(300):  # the lost worker is replaced
+        if len(_workers(launcher)) == 2 and one["worker_pid"] not in {
+            p.pid for p in _workers(launcher)
+        }:
+            break
+        await asyncio.sleep(0.1)
+    assert len(_workers(launcher)) == 2

@@ -1,0 +1,1 @@
+"""Webhooks to the business: signed events through a durable outbox, delivered at least once."""
