@@ -7,6 +7,7 @@ That keeps model loads off the per-call path and saves ~10-20 MB of RSS per conc
 
 from __future__ import annotations
 
+import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -17,7 +18,7 @@ import onnxruntime as ort
 from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
-from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
 
 
 def _session(package: str, name: str, threads: int) -> ort.InferenceSession:
@@ -51,14 +52,34 @@ class _SharedSileroModel(SileroOnnxModel):
         self.sample_rates = [8000, 16000]
 
 
+@lru_cache(maxsize=1)
+def vad_executor() -> ThreadPoolExecutor:
+    """Threads that run Silero windows for every call in the process, one per core."""
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="vad")
+
+
 class SharedSileroVADAnalyzer(SileroVADAnalyzer):
-    """``SileroVADAnalyzer`` that reuses the process-wide model session."""
+    """``SileroVADAnalyzer`` on the process-wide model session and VAD threads.
+
+    Pipecat hands every audio chunk to a per-call thread, even the chunks that only top up the
+    buffer (a 20 ms phone chunk never fills a 32 ms window). Here such a chunk is buffered
+    inline, and full windows run on threads shared by all calls: half the thread hops and no
+    thread per call (bench profile at 10 calls: the hand-off alone was ~9 % of the samples).
+    """
 
     def __init__(self, *, sample_rate: int | None = None, params: VADParams | None = None):
         VADAnalyzer.__init__(self, sample_rate=sample_rate, params=params)
         self._model = _SharedSileroModel()
         self._windows_since_reset = 0
         self._low_confidence_windows = 0
+
+    async def analyze_audio(self, buffer: bytes) -> VADState:
+        """Buffer a chunk that completes no window; analyse full windows off the loop."""
+        if len(self._vad_buffer) + len(buffer) < self._vad_frames_num_bytes:
+            self._vad_buffer += buffer  # exactly what _run_analyzer would do, minus the hop
+            return self._vad_state
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(vad_executor(), self._run_analyzer, buffer)
 
 
 @lru_cache(maxsize=1)

@@ -36,16 +36,35 @@ class Scrape:
     lag_buckets: dict[float, float] = field(default_factory=dict)
 
 
+WORKER_LAG_HISTOGRAM = "switchboard_worker_event_loop_lag_seconds"
+WORKER_LAG_MAX = "switchboard_worker_event_loop_lag_max_seconds"
+
+
 def parse_metrics(text: str) -> tuple[dict[str, float], dict[float, float]]:
-    """Gauges by name, and the lag histogram's cumulative buckets, from exposition text."""
+    """Gauges by name, and the lag histogram's cumulative buckets, from exposition text.
+
+    When calls run in worker processes (``PROCESS_MODEL=workers|process_per_call``) the lag
+    that matters is the workers' (where the calls run): their histograms are summed and the
+    largest of their maxima is taken; the launcher's own loop is used otherwise.
+    """
     gauges: dict[str, float] = {}
     buckets: dict[float, float] = {}
+    worker_buckets: dict[float, float] = {}
+    worker_max: list[float] = []
     for family in text_string_to_metric_families(text):
         for s in family.samples:
             if s.name == f"{LAG_HISTOGRAM}_bucket":
                 buckets[float(s.labels["le"])] = s.value
+            elif s.name == f"{WORKER_LAG_HISTOGRAM}_bucket":
+                le = float(s.labels["le"])
+                worker_buckets[le] = worker_buckets.get(le, 0.0) + s.value
+            elif s.name == WORKER_LAG_MAX:
+                worker_max.append(s.value)
             elif s.name in (LAG_MAX, ACTIVE_CALLS, TASKS):
                 gauges[s.name] = s.value
+    if worker_buckets:
+        gauges[LAG_MAX] = max(worker_max, default=0.0)
+        return gauges, worker_buckets
     return gauges, buckets
 
 

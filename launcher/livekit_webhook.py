@@ -84,6 +84,7 @@ async def _participant_joined(
     metadata = dict(meta["metadata"]) if isinstance(meta.get("metadata"), dict) else {}
     if attributes.get("sip.callID"):
         metadata["sip_call_id"] = attributes["sip.callID"]
+    metadata["sip_participant_identity"] = participant.identity  # transfer_call needs it
     body = {
         "call_id": new_call_id(),
         "caller_number": caller,

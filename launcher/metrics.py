@@ -106,4 +106,9 @@ class LauncherMetrics:
 async def metrics(request: Request) -> Response:
     """Prometheus scrape endpoint."""
     body = request.app.state.metrics.render()
+    workers = getattr(request.app.state.runner, "live_workers", None)
+    if workers is not None:  # calls run in worker processes: add their metrics
+        from launcher.pooled_metrics import merge, scrape
+
+        body = merge(body, await scrape(workers()))
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)

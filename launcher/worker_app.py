@@ -23,11 +23,13 @@ from typing import Any  # noqa: E402
 
 import uvicorn  # noqa: E402
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, WebSocket  # noqa: E402
+from fastapi.responses import Response  # noqa: E402
 from pipecat.runner.types import (  # noqa: E402
     DailyRunnerArguments,
     LiveKitRunnerArguments,
     WebSocketRunnerArguments,
 )
+from prometheus_client import CONTENT_TYPE_LATEST  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
 from assembly.models import preload as preload_models  # noqa: E402
@@ -37,6 +39,7 @@ from config import Settings, get_settings  # noqa: E402
 from config.logging import configure_logging  # noqa: E402
 from launcher import webrtc_routes  # noqa: E402
 from launcher.metrics import LauncherMetrics  # noqa: E402
+from postcall.background import wait_for_background  # noqa: E402
 from providers import preload as preload_providers  # noqa: E402
 from runner.base import CallRefused  # noqa: E402
 from runner.inprocess import InProcessRunner  # noqa: E402
@@ -83,6 +86,10 @@ def _router(expected: str) -> APIRouter:
         if active is None:
             raise HTTPException(status_code=404, detail=f"no call {call_id!r}")
         return active.details()
+
+    @router.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @router.post("/calls")
     async def start_room_call(body: RoomCall, request: Request) -> dict[str, Any]:
@@ -131,8 +138,11 @@ def create_worker_app(settings: Settings, secret: str) -> FastAPI:
         preload_transports()
         warm_call_path(settings, PERSONAS.values())
         await app.state.storage.open()
+        lag = asyncio.create_task(app.state.metrics.watch_loop())
         yield
+        lag.cancel()
         await app.state.runner.shutdown()
+        await wait_for_background(timeout=15)  # post-call analysis of this worker's calls
         await app.state.storage.close()
 
     app = FastAPI(lifespan=lifespan)

@@ -6,6 +6,9 @@ bot audio passes. With a caller stream that is continuous (telephony, WebRTC and
 audio, or silence, all call long) that inserts silence into the caller's channel and the
 recording ends up several seconds longer than the call (measured: 122.6 s for a 117.8 s call).
 
+The same goes for silence the stock processor inserts when the caller's audio arrives late (a
+busy event loop): the late frames still arrive, so the caller's track counted the gap twice.
+
 Here the caller's track is the clock: it is never padded; bot audio is laid after the previous
 bot audio (as the caller hears it, queued) or at the caller's current position, whichever is
 later, and each emitted chunk covers exactly the caller audio received so far. Bot audio the
@@ -32,6 +35,13 @@ class CallerClockAudioBuffer(AudioBufferProcessor):
         if buffer is self._user_audio_buffer:
             return  # the caller's audio is the call's clock: never pad it
         super()._sync_buffer_to_position(buffer, target_position)
+
+    def _fill_buffer_silence_gap(
+        self, buffer: bytearray, last_update_time: float | None, now: float, frame_bytes: int
+    ) -> None:
+        if buffer is self._user_audio_buffer:
+            return  # a late burst of caller audio is the audio itself, not a silence
+        super()._fill_buffer_silence_gap(buffer, last_update_time, now, frame_bytes)
 
     async def stop_recording(self) -> None:
         """Emit what the caller heard so far, then stop."""

@@ -118,7 +118,7 @@ class WorkerPoolRunner:
             elif not worker.alive():
                 return  # already replaced by the supervisor
             logger.info(f"worker {worker.index} retired after {worker.started} call(s)")
-            await worker.stop()
+            await worker.stop(timeout=30)  # its post-call jobs finish first (up to 15 s)
             if not self._draining:
                 self._replenish()
 
@@ -283,6 +283,10 @@ class WorkerPoolRunner:
         worker = self._pc_owner[patch["pc_id"]]
         response = await worker.http.patch("/internal/api/offer", json=patch)
         response.raise_for_status()
+
+    def live_workers(self) -> list[WorkerProcess]:
+        """Workers running now (for scraping their metrics)."""
+        return [w for w in self._workers if w.alive()]
 
     # --- registry and control -------------------------------------------------------------------
     def calls(self) -> list[ActiveCall]:

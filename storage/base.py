@@ -205,7 +205,11 @@ class Storage(ABC):
     # --- tenant configuration ------------------------------------------------------------------
     @abstractmethod
     async def get_agent_config(self, tenant: str, persona: str) -> AgentConfig | None:
-        """The enabled row for (tenant, persona), or None."""
+        """The row for (tenant, persona), or None.
+
+        A disabled row is returned too (``enabled=False``): the runner refuses such calls
+        instead of silently falling back to the persona file.
+        """
 
     @abstractmethod
     async def put_agent_config(self, config: AgentConfig) -> None:

@@ -127,13 +127,12 @@ class SupabaseStorage(Storage):
 
     # --- tenant configuration ------------------------------------------------------------------
     async def get_agent_config(self, tenant: str, persona: str) -> AgentConfig | None:
-        """The enabled row for (tenant, persona), or None."""
+        """The row for (tenant, persona), enabled or not, or None."""
         query = (
             self.client.table("agent_configs")
             .select("*")
             .eq("tenant", tenant)
             .eq("persona", persona)
-            .eq("enabled", True)
             .limit(1)
         )
         rows = await self._rows(AgentConfig, query, "agent_configs")
@@ -212,10 +211,12 @@ class SupabaseStorage(Storage):
             found = await self._rpc("search_memories", args)
             if found:
                 return [from_row(Memory, row) for row in found]
-        return (await self.list_memories(tenant, caller_key))[:limit]
+        return await self.list_memories(tenant, caller_key, limit=limit)
 
-    async def list_memories(self, tenant: str, caller_key: str) -> list[Memory]:
-        """All of a caller's memories, newest first."""
+    async def list_memories(
+        self, tenant: str, caller_key: str, limit: int | None = None
+    ) -> list[Memory]:
+        """All of a caller's memories (or the ``limit`` newest), newest first."""
         query = (
             self.client.table("memories")
             .select("*")
@@ -223,6 +224,8 @@ class SupabaseStorage(Storage):
             .eq("caller_key", caller_key)
             .order("created_at", desc=True)
         )
+        if limit is not None:
+            query = query.limit(limit)
         return await self._rows(Memory, query, "memories")
 
     # --- tools -------------------------------------------------------------------------------

@@ -70,11 +70,13 @@ async def livekit_sip_transfer(settings: Any, room: str, identity: str, number: 
     async with api.LiveKitAPI(
         settings.livekit_http_url, settings.livekit_api_key, secret, failover=False
     ) as lk:
-        await lk.sip.transfer_sip_participant(
+        resp = await lk.sip.transfer_sip_participant(
             api.TransferSIPParticipantRequest(
                 participant_identity=identity, room_name=room, transfer_to=target
             )
         )
+    if resp.status == api.SIPTransferStatus.STS_TRANSFER_FAILED:
+        raise RuntimeError(f"LiveKit could not transfer the call ({resp.reason or 'no reason'})")
 
 
 def _keep_twilio_call_after_pipeline(transport: Any) -> None:

@@ -54,10 +54,7 @@ async def test_client_tool_round_trip_through_chromium(doubles, page_launcher, t
     # The battery question went to the page and the page's answer came back to the LLM.
     requests = doubles.client.llm_requests()
     results = [
-        json.loads(m["content"])
-        for r in requests
-        for m in r["messages"]
-        if m["role"] == "tool"
+        json.loads(m["content"]) for r in requests for m in r["messages"] if m["role"] == "tool"
     ]
     page_answers = [
         res for res in results

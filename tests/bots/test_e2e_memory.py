@@ -40,9 +40,10 @@ def _notes(request: dict) -> list[str]:
 
 
 def _requests_for(doubles, phrase: str) -> list[dict]:
+    """The call's own (streamed) LLM requests answering ``phrase`` (not after-call passes)."""
     return [
         r for r in doubles.client.llm_requests()
-        if [m for m in r["messages"] if m["role"] == "user"]
+        if r["stream"] and [m for m in r["messages"] if m["role"] == "user"]
         and phrase in str([m for m in r["messages"] if m["role"] == "user"][-1]["content"]).lower()
     ]
 
@@ -97,9 +98,9 @@ async def test_companion_recalls_in_call_2_what_the_caller_said_in_call_1(
     [thanked] = _requests_for(doubles, THANKS)
     assert len(_notes(thanked)) == 1, "memories piled up in the context"
     reply = second.bot_utterances[second.turns[0].reply_utterance]
-    listener = PhraseListener(["your goal is to run five miles every day",
-                               "i do not remember your goal"])
-    assert listener.heard(reply.pcm, second.sample_rate) == "your goal is to run five miles every day"
+    heard_reply = "your goal is to run five miles every day"
+    listener = PhraseListener([heard_reply, "i do not remember your goal"])
+    assert listener.heard(reply.pcm, second.sample_rate) == heard_reply
 
 
 def _llm_wait(doubles, result) -> float:

@@ -66,8 +66,16 @@ async def _call_over(launcher, timeout: float = 10.0) -> dict:
 async def test_twilio_transfer_makes_the_rest_call_with_the_right_twiml(doubles, launcher_factory):
     doubles.client.reset()
     doubles.client.stt_phrases([TRANSFER_Q])
-    doubles.client.llm_rules([{"match": "speak to a person", "tool_calls": [
-        {"name": "transfer_call", "arguments": {"reason": "caller asked for a person"}}]}])
+    doubles.client.llm_rules(
+        [
+            {
+                "match": "speak to a person",
+                "tool_calls": [
+                    {"name": "transfer_call", "arguments": {"reason": "caller asked for a person"}}
+                ],
+            }
+        ]
+    )
     launcher = launcher_factory(TRANSFER_NUMBER="+15550001111")
     caller = _caller(doubles, launcher, "receptionist")
     result = await caller.run([WaitForBotSilence(timeout=15), Say(TRANSFER_Q), Wait(5)])
@@ -131,7 +139,8 @@ async def test_filler_is_heard_when_a_tool_is_slow(
         ASSISTANT_KB_WEBHOOK_URL=f"{receiver.url}/kb", TOOL_WEBHOOK_SECRET=SECRET
     )
     result = await _caller(doubles, launcher, "assistant").run([
-        WaitForBotSilence(timeout=15), Say(HOURS_Q), Wait(delay + 2.5), WaitForBotSilence(timeout=15)
+        WaitForBotSilence(timeout=15), Say(HOURS_Q), Wait(delay + 2.5),
+        WaitForBotSilence(timeout=15),
     ])  # fmt: skip
     assert result.errors == []
     (request,) = receiver.requests

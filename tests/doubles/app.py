@@ -49,6 +49,7 @@ def build_app(
         r.add_post(f"{prefix}/audio/transcriptions", openai_audio.transcriptions)
         r.add_post(f"{prefix}/audio/speech", openai_audio.speech)
     r.add_post("/twirp/livekit.RoomService/{method}", livekit.room_service)
+    r.add_post("/twirp/livekit.SIP/TransferSIPParticipant", livekit.transfer_sip_participant)
     r.add_get("/rtc", livekit.signal)
     r.add_get("/rtc/validate", livekit.signal)
     r.add_get("/rtc/v1", livekit.signal)

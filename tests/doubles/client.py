@@ -80,6 +80,10 @@ class DoublesClient:
         """Room joins attempted on the LiveKit signal endpoint (identity, room, grants)."""
         return self._call("GET", "livekit/joins")
 
+    def livekit_sip_transfers(self) -> list[dict[str, Any]]:
+        """SIP transfers asked of the LiveKit double (room, identity, transfer_to, grants)."""
+        return self._call("GET", "livekit/sip_transfers")
+
     def livekit_rooms(self) -> list[dict[str, Any]]:
         """Rooms held by the LiveKit double."""
         return self._call("GET", "livekit/rooms")["rooms"]

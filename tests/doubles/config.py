@@ -125,6 +125,7 @@ class DoublesState:
         self.twilio_calls: dict[str, dict[str, Any]] = {}
         self.livekit_rooms: dict[str, Any] = {}
         self.livekit_joins: list[dict[str, Any]] = []
+        self.livekit_sip_transfers: list[dict[str, Any]] = []  # SIP.TransferSIPParticipant
         self.daily_rooms: dict[str, dict[str, Any]] = {}
         self.transcripts: list[dict[str, Any]] = []
         self.tts_requests: list[dict[str, Any]] = []  # which voice each TTS stream asked for
@@ -181,6 +182,7 @@ class DoublesState:
         self.twilio_requests.clear()
         self.twilio_calls.clear()
         self.livekit_rooms.clear()
+        self.livekit_sip_transfers.clear()
         self.livekit_joins.clear()
         self.daily_rooms.clear()
         self.transcripts.clear()

@@ -85,6 +85,11 @@ async def livekit_joins(request: web.Request) -> web.Response:
     return web.json_response(request.app["state"].livekit_joins)
 
 
+async def livekit_sip_transfers(request: web.Request) -> web.Response:
+    """``GET /_doubles/livekit/sip_transfers``: TransferSIPParticipant requests received."""
+    return web.json_response(request.app["state"].livekit_sip_transfers)
+
+
 async def livekit_rooms(request: web.Request) -> web.Response:
     """``GET /_doubles/livekit/rooms``."""
     return web.json_response({"rooms": rooms_snapshot(request.app["state"])})
@@ -117,6 +122,7 @@ def add_routes(app: web.Application) -> None:
     r.add_route("*", "/_doubles/stt/phrases", stt_phrases)
     r.add_get("/_doubles/stt/transcripts", transcripts)
     r.add_get("/_doubles/twilio/requests", twilio_requests)
+    r.add_get("/_doubles/livekit/sip_transfers", livekit_sip_transfers)
     r.add_get("/_doubles/tts/requests", tts_requests)
     r.add_get("/_doubles/livekit/rooms", livekit_rooms)
     r.add_get("/_doubles/livekit/joins", livekit_joins)

@@ -11,7 +11,7 @@ from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from livekit.api import TokenVerifier
-from livekit.protocol import models, room
+from livekit.protocol import models, room, sip
 from loguru import logger
 
 from tests.doubles.auth import bearer
@@ -139,3 +139,44 @@ async def signal(request: web.Request) -> web.Response:
     state.livekit_joins.append(entry)
     state.count("livekit", "joins")
     return web.Response(status=404, text="no media server in the doubles")
+
+
+async def transfer_sip_participant(request: web.Request) -> web.Response:
+    """``POST /twirp/livekit.SIP/TransferSIPParticipant``: a SIP REFER of a room's caller.
+
+    Needs a token with ``roomAdmin`` for the room and the SIP ``call`` grant, as LiveKit does.
+    The transfer is recorded and answered as successful.
+    """
+    state = request.app["state"]
+    state.count("livekit", "requests")
+    try:
+        claims = TokenVerifier(state.creds.livekit_key, state.creds.livekit_secret).verify(
+            bearer(request) or ""
+        )
+    except Exception:  # noqa: BLE001 - any JWT failure is unauthenticated
+        state.count("livekit", "auth_failures")
+        return twirp_error("unauthenticated", "invalid token", 401)
+    body = await request.read()
+    is_json = request.content_type == "application/json"
+    try:
+        req = (json_format.Parse(body or b"{}", sip.TransferSIPParticipantRequest()) if is_json
+               else sip.TransferSIPParticipantRequest.FromString(body))  # fmt: skip
+    except (DecodeError, json_format.ParseError) as exc:
+        return twirp_error("malformed", f"could not decode request: {exc}", 400)
+    sip_grants = getattr(claims, "sip", None)
+    if not (claims.video and claims.video.room_admin and claims.video.room == req.room_name):
+        return twirp_error("permission_denied", "needs roomAdmin for the room", 403)
+    if not (sip_grants and sip_grants.call):
+        return twirp_error("permission_denied", "needs the SIP call grant", 403)
+    if not req.participant_identity or not req.transfer_to:
+        return twirp_error("invalid_argument", "participant_identity and transfer_to needed", 400)
+    state.livekit_sip_transfers.append(
+        {"room": req.room_name, "identity": req.participant_identity,
+         "transfer_to": req.transfer_to, "play_dialtone": req.play_dialtone}
+    )  # fmt: skip
+    resp = sip.TransferSIPParticipantResponse(
+        transfer_id="TR_" + secrets.token_hex(6), status=sip.STS_TRANSFER_SUCCESSFUL
+    )
+    if is_json:
+        return web.Response(text=json_format.MessageToJson(resp), content_type="application/json")
+    return web.Response(body=resp.SerializeToString(), content_type="application/protobuf")

@@ -28,9 +28,7 @@ def _fillers(frames) -> list[TTSSpeakFrame]:
 
 async def test_slow_tool_gets_one_filler_kept_out_of_the_context():
     filler = ToolFiller(after_secs=0.2)
-    down, _ = await run_test(
-        filler, frames_to_send=[_started(), SleepFrame(0.6), _done()]
-    )
+    down, _ = await run_test(filler, frames_to_send=[_started(), SleepFrame(0.6), _done()])
     (said,) = _fillers(down)
     assert said.text == DEFAULT_FILLER
     assert said.append_to_context is False

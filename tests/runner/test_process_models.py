@@ -85,6 +85,11 @@ async def test_phone_call_runs_in_a_worker_process_with_the_calls_api(doubles, l
     final = await _final(launcher, details["call_id"])
     assert final["end_reason"] == "ended_by_api"
     assert final["transcript"][-1] == {"role": "assistant", "text": goodbye}
+    # Per-turn metrics are observed in the worker; the launcher's /metrics carries them.
+    metrics = launcher.get("/metrics").text
+    worker = [p.pid for p in _workers(launcher)].index(details["worker_pid"])
+    assert f'switchboard_voice_to_voice_seconds_count{{worker="{worker}"}} 1.0' in metrics
+    assert 'switchboard_calls_ended_total{reason="ended_by_api"} 1.0' in metrics
     assert "Traceback" not in launcher.log()
 
 
@@ -143,3 +148,28 @@ async def test_a_crashed_worker_ends_only_its_own_calls(doubles, launcher_factor
             break
         await asyncio.sleep(0.1)
     assert len(_workers(launcher)) == 2
+
+
+async def test_browser_offer_lands_in_a_worker_and_the_call_works(
+    doubles, launcher_factory, tmp_path
+):
+    from tests.bots.scenario import LONG_REPLY, SERVICES_Q
+    from tests.bots.test_e2e_browser import _talk, _wait_call_over
+    from tests.callers.mic import mic_track
+
+    doubles.client.reset()
+    doubles.client.stt_phrases([SERVICES_Q])
+    doubles.client.llm_rules([{"match": "about your services", "reply": LONG_REPLY}])
+    launcher = launcher_factory(
+        PROCESS_MODEL="workers", WORKERS="2", SWITCHBOARD_ICE_LOOPBACK_ONLY="1"
+    )
+    wav = mic_track(tmp_path / "mic.wav", [(8.0, SERVICES_Q)], total=15)
+    seen = await _talk(launcher, "receptionist", wav, seconds=15, hang_up=True)
+    lines = [ln for ln in seen["transcript"].splitlines() if ln.strip()]
+    assert lines[0].startswith("Bot:Thank you for calling Bright Smile Dental"), lines
+    assert any("We offer cleanings" in ln for ln in lines), lines
+    assert seen["bot_audio_max"] > 0.01
+    call = await _wait_call_over(launcher, timeout=15)
+    assert call["end_reason"] == "caller_hung_up" and call["transport"] == "webrtc"
+    details = launcher.get(f"/calls/{call['call_id']}").json()
+    assert details["transcript"][0]["role"] == "assistant"

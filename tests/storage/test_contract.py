@@ -109,7 +109,8 @@ async def test_agent_config_is_replaced_and_disabled_rows_are_hidden(storage):
     assert got.recording is False
     assert await storage.get_agent_config("acme", "sales") is None
     await storage.put_agent_config(second.model_copy(update={"enabled": False}))
-    assert await storage.get_agent_config("acme", "receptionist") is None
+    disabled = await storage.get_agent_config("acme", "receptionist")
+    assert disabled is not None and disabled.enabled is False  # the runner refuses it
 
 
 async def test_overlapping_appointments_are_refused(storage):

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from config import Settings
+from tests.tools.receiver import Receiver
 from tools.declared import WebhookTool
 from tools.webhook import post_webhook, resolve, sign, webhook_spec
-from tests.tools.receiver import Receiver
 
 SECRET = "s3cret-for-tests"
 KB = WebhookTool(
