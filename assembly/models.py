@@ -109,10 +109,13 @@ def preload() -> None:
     """Load both models and run each once (launcher start-up, or a pre-fork parent).
 
     The first inference allocates onnxruntime's buffers; paying it here keeps it off the first
-    call's turn.
+    call's turn. Both VAD rates and smart-turn's longest input (8 s) are run, so the arenas
+    reach their working size now (bench: the first call used to add ~26 MB of RSS).
     """
-    vad = SharedSileroVADAnalyzer()
-    vad.set_sample_rate(16000)
-    vad.voice_confidence(np.zeros(512, dtype=np.int16).tobytes())
+    for rate, window in ((8000, 256), (16000, 512)):
+        vad = SharedSileroVADAnalyzer()
+        vad.set_sample_rate(rate)
+        vad.voice_confidence(np.zeros(window, dtype=np.int16).tobytes())
     turn = SharedSmartTurnAnalyzer(sample_rate=16000)
-    turn._predict_endpoint(np.zeros(16000, dtype=np.float32))
+    for seconds in (1, 8):
+        turn._predict_endpoint(np.zeros(16000 * seconds, dtype=np.float32))

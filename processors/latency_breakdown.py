@@ -1,9 +1,11 @@
 """Where every millisecond of a turn goes, from Pipecat's ``UserBotLatencyObserver``.
 
 Pipecat's observer (with ``enable_metrics``) names each stretch of a user→bot cycle, from the
-moment the caller actually fell silent (VAD stop minus VAD ``stop_secs``) to the bot's first
-audio leaving the output transport (``BotStartedSpeakingFrame``). Those contributions tile
-the interval, so our stages add up to the total exactly:
+moment it dates the end of speech (VAD stop minus VAD ``stop_secs``) to the bot's first audio
+leaving the output transport (``BotStartedSpeakingFrame``). Those contributions tile the
+interval, so our stages add up to the total exactly. ``InputClock`` then moves the start to
+when the caller's voice really ended (the last 10 ms of caller audio above ``VOICE_RMS``, on
+the audio's own real-time clock), which is what the caller experiences:
 
 - ``end_of_turn``: silence the VAD waits out, plus turn detection up to the moment the user
   turn is decided (``UserStoppedSpeakingFrame``);
@@ -29,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from loguru import logger
 from pipecat.frames.frames import (
     FunctionCallInProgressFrame,
@@ -48,6 +51,7 @@ from assembly.pipeline import Call
 from assembly.plugins import CallPlugin
 
 STAGES = ("end_of_turn", "stt", "llm", "tts", "tool", "own")
+VOICE_RMS = 300.0  # 10 ms RMS (int16) above which caller audio counts as voice
 RESOURCE_KEY = "latency_breakdown"
 
 _STAGE_OF = {
@@ -101,6 +105,7 @@ class CallLatency:
     first_greeting_ms: float | None = None
     tool_ms_total: float = 0.0
     input_lag_secs: float = 0.0  # backlog at the latest VAD stop (see ``InputClock``)
+    silence_error_secs: float = 0.0  # silence the VAD heard beyond its stop_secs (ditto)
 
     def summary(self) -> dict[str, Any]:
         """p50/p95 per stage (ms), turns, time to first greeting and total tool time."""
@@ -128,11 +133,26 @@ class InputClock(BaseObserver):
     the backlog is the push time minus the mapped time of the audio received so far.
     """
 
-    def __init__(self, record: CallLatency):
+    def __init__(self, record: CallLatency, stop_secs: float, voice_rms: float = VOICE_RMS):
         super().__init__(observe_every_push=False)
         self._record = record
+        self._stop_secs = stop_secs
+        self._voice_rms = voice_rms
         self._position = 0.0  # seconds of caller audio received
         self._offset: float | None = None  # pipeline clock - audio position, at best
+        self._voiced_end: float | None = None  # audio position where the last voice ended
+
+    def _note_voice(self, frame: InputAudioRawFrame, start: float) -> None:
+        """Remember where voice last ended, to 10 ms (Silero decides on 32 ms windows)."""
+        step = frame.sample_rate // 100 * frame.num_channels
+        pcm = np.frombuffer(frame.audio, dtype=np.int16).astype(np.float32)
+        blocks = len(pcm) // step
+        if blocks == 0:
+            return
+        rms = np.sqrt(np.mean(pcm[: blocks * step].reshape(blocks, step) ** 2, axis=1))
+        voiced = np.flatnonzero(rms > self._voice_rms)
+        if len(voiced):
+            self._voiced_end = start + (int(voiced[-1]) + 1) * 0.01
 
     async def on_push_frame(self, data: FramePushed) -> None:
         """Advance the audio clock; note the backlog at each VAD stop."""
@@ -140,12 +160,19 @@ class InputClock(BaseObserver):
         if data.direction != FrameDirection.DOWNSTREAM:
             return
         if isinstance(frame, InputAudioRawFrame) and frame.sample_rate:
+            start = self._position
             self._position += len(frame.audio) / (2 * frame.sample_rate * frame.num_channels)
             offset = data.timestamp / 1e9 - self._position
             self._offset = offset if self._offset is None else min(self._offset, offset)
+            self._note_voice(frame, start)
         elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._offset is not None:
             lag = data.timestamp / 1e9 - (self._offset + self._position)
             self._record.input_lag_secs = max(0.0, lag)
+            if self._voiced_end is not None:
+                # Pipecat dates the end of speech at VAD stop - stop_secs; the silence the VAD
+                # actually heard differs by up to a window or two (measured: up to ~50 ms).
+                heard = self._position - self._voiced_end
+                self._record.silence_error_secs = heard - self._stop_secs
 
 
 class ToolTimer(BaseObserver):
@@ -199,13 +226,16 @@ class LatencyBreakdownPlugin(CallPlugin):
             if breakdown.measured_from == MeasuredFrom.USER_SILENCE:
                 await self._on_turn(call, record, breakdown)
 
-        return [observer, ToolTimer(record), InputClock(record)]
+        clock = InputClock(record, stop_secs=call.persona.turns.vad_stop_secs)
+        return [observer, ToolTimer(record), clock]
 
     async def _on_turn(self, call: Call, record: CallLatency, breakdown: LatencyBreakdown) -> None:
         secs = stage_seconds(breakdown)
         lag, record.input_lag_secs = record.input_lag_secs, 0.0
+        early, record.silence_error_secs = record.silence_error_secs, 0.0
         secs["own"] += lag  # the caller's silence began this much before the VAD heard it
-        secs["total"] += lag
+        secs["end_of_turn"] += early  # ... and this much before VAD stop - stop_secs
+        secs["total"] += lag + early
         ms = {stage: round(value * 1000, 1) for stage, value in secs.items()}
         record.turns.append(ms)
         call.turn_latencies.append(secs["total"])

@@ -54,7 +54,8 @@ def shared_tls(service_class: type) -> type:
             default_headers=default_headers,
         )
 
-    return type(service_class.__name__, (service_class,), {"create_client": create_client})
+    namespace = {"create_client": create_client, "__module__": __name__}
+    return type(service_class.__name__, (service_class,), namespace)
 
 
 @lru_cache(maxsize=1)

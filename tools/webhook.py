@@ -1,9 +1,9 @@
 """Declarative webhook tools: the LLM's call is POSTed, signed and timed out, to a URL.
 
-Request: ``POST url`` with the JSON body ``{"tool", "arguments", "call_id"}`` and the headers
-``X-Switchboard-Timestamp: <unix seconds>`` and ``X-Switchboard-Signature: sha256=<hex>``, the
-HMAC-SHA256 of ``"{timestamp}.{body}"`` under the tool's secret. Receivers recompute it over
-the raw body and reject old timestamps. n8n "Webhook" nodes accept this as it is.
+Request: ``POST url`` with the JSON body ``{"tool", "arguments", "call_id"}``, signed exactly
+like our business webhooks (``webhooks.signing``): ``Switchboard-Timestamp: <unix seconds>``
+and ``Switchboard-Signature: v1=<hex HMAC-SHA256 of "{timestamp}.{body}">`` under the tool's
+secret, so one verification snippet (README) serves both. n8n "Webhook" nodes accept it as is.
 
 The receiver's JSON answer goes back to the LLM as the tool result. A timeout, a refused
 connection, a non-2xx status or a non-JSON body give the LLM ``{"error": "..."}`` instead, so it
@@ -12,8 +12,6 @@ can apologise and the call goes on.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from typing import Any
@@ -24,26 +22,7 @@ from pipecat.services.llm_service import FunctionCallParams
 
 from tools.declared import WebhookTool
 from tools.spec import ToolSpec, error_result
-
-SIGNATURE_HEADER = "X-Switchboard-Signature"
-TIMESTAMP_HEADER = "X-Switchboard-Timestamp"
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature header value: ``sha256=`` + hex HMAC-SHA256 of ``"{timestamp}.{body}"``."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-def verify(
-    secret: str, timestamp: str, body: bytes, signature: str, max_age_secs: int = 300
-) -> bool:
-    """Check a signature as a receiver should (constant-time, and not older than max_age)."""
-    try:
-        age = abs(time.time() - int(timestamp))
-    except ValueError:
-        return False
-    return age <= max_age_secs and hmac.compare_digest(sign(secret, timestamp, body), signature)
+from webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 
 async def post_webhook(
@@ -56,7 +35,7 @@ async def post_webhook(
     timestamp = str(int(time.time()))
     headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp}
     if secret:
-        headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
+        headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)  # same scheme as events
     started = time.monotonic()
     try:
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:

@@ -2,10 +2,11 @@
 
 "Total" is defined the same way on both sides: from the end of the caller's speech to the
 first bot audio. The caller measures it as its last speech frame sent → the first voiced bot
-audio it plays (``CallerTurn.voice_to_voice_secs``); the launcher measures it as the VAD's
-estimate of the end of speech (VAD stop minus ``stop_secs``) → the first bot audio written to
-the transport (``BotStartedSpeakingFrame``). The stages must add up to the launcher's total,
-and that total must agree with the caller's within 20 ms.
+audio it plays (``CallerTurn.voice_to_voice_secs``); the launcher measures it as the end of
+the caller's voice on the audio's own clock (last 10 ms above the voice threshold, the same
+300 RMS the caller trims its speech with) → the first bot audio written to the transport
+(``BotStartedSpeakingFrame``). The stages must add up to the launcher's total, and that total
+must agree with the caller's within 20 ms (measured: 9-10 ms, the bot audio's way out).
 """
 
 import asyncio

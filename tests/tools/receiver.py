@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tools.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 
 @dataclass

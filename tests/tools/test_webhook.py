@@ -10,7 +10,8 @@ import pytest
 from config import Settings
 from tests.tools.receiver import Receiver
 from tools.declared import WebhookTool
-from tools.webhook import post_webhook, resolve, sign, webhook_spec
+from tools.webhook import post_webhook, resolve, webhook_spec
+from webhooks.signing import sign
 
 SECRET = "s3cret-for-tests"
 KB = WebhookTool(
@@ -30,10 +31,10 @@ async def receiver():
     await running.stop()
 
 
-def test_signature_is_hex_hmac_sha256_of_timestamp_dot_body():
+def test_tool_calls_are_signed_like_business_webhooks():
     body = b'{"tool":"x","arguments":{},"call_id":"c"}'
     expected = hmac.new(SECRET.encode(), b"1700000000." + body, hashlib.sha256).hexdigest()
-    assert sign(SECRET, "1700000000", body) == f"sha256={expected}"
+    assert sign(SECRET, "1700000000", body) == f"v1={expected}"
 
 
 async def test_call_is_posted_signed_and_its_json_answer_is_the_result(receiver):
