@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import scenario
+from config import Settings
 from tests.callers.audio import speech_pcm
 from tests.doubles.client import DoublesClient
 from tests.doubles.process import DoublesProcess
@@ -108,7 +109,11 @@ def running_stack(profile: dict[str, Any], launcher_env: dict[str, str]) -> Iter
     with DoublesProcess(profile=profile) as doubles:
         assert doubles.client is not None
         prepare_doubles(doubles.client)
-        launcher = LauncherProcess({**doubles.env(), **launcher_env})
+        # The product's default process model (the test suite's launchers pin inprocess).
+        default_model = str(Settings.model_fields["process_model"].default)
+        launcher = LauncherProcess(
+            {**doubles.env(), "PROCESS_MODEL": default_model, **launcher_env}
+        )
         launcher.start()
         try:
             yield Stack(doubles, launcher, doubles.client.profile(), dict(launcher_env))

@@ -60,8 +60,8 @@ class Settings(BaseSettings):
     idle_hangup_secs: float = Field(default=60, gt=0)
     drain_timeout_secs: float = Field(default=300, ge=0)
     worker_max_calls: int = Field(default=500, ge=1)
-    process_model: Literal["inprocess", "workers", "process_per_call"] = "inprocess"
-    workers: int = Field(default=0, ge=0)  # PROCESS_MODEL=workers; 0 means one per CPU core
+    process_model: Literal["inprocess", "workers", "process_per_call"] = "workers"
+    workers: int = Field(default=0, ge=0)  # PROCESS_MODEL=workers; 0: one per core, at most 4
     prewarmed_processes: int = Field(default=4, ge=1)  # PROCESS_MODEL=process_per_call
 
     # --- storage ----------------------------------------------------------------------------
@@ -154,7 +154,7 @@ class Settings(BaseSettings):
     supermemory_api_key: SecretStr | None = None
     supermemory_base_url: str = "https://api.supermemory.ai"
     mem0_api_key: SecretStr | None = None
-    mem0_base_url: str | None = None  # Mem0 platform host; empty is Mem0's default
+    mem0_base_url: str = "https://api.mem0.ai"  # Mem0 platform host (MemoryClient host=)
 
     # --- cost estimate (price table; USD) ---------------------------------------------------
     price_stt_per_min: float = Field(default=0.0077, ge=0)

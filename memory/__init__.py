@@ -2,8 +2,8 @@
 
 ``memory_backend(settings, storage)`` picks the backend from ``MEMORY_BACKEND``:
 ``local`` (default; the storage backend's full-text search, no extra dependency),
-``supermemory`` (HTTP API) or ``mem0`` (Pipecat's Mem0 service; needs ``mem0ai``, imported
-only when chosen).
+``supermemory`` (HTTP API) or ``mem0`` (Pipecat's Mem0 service; needs the ``mem0`` extra,
+imported only when chosen).
 """
 
 from __future__ import annotations

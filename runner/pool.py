@@ -1,11 +1,11 @@
 """Run calls in worker processes: K long-lived workers, or one pre-warmed process per call.
 
-``PROCESS_MODEL=workers``: ``WORKERS`` processes (default: one per core) each host many calls;
-a call goes to the least busy one; after ``WORKER_MAX_CALLS`` calls a worker takes no more,
-finishes its calls and is replaced. ``PROCESS_MODEL=process_per_call``: ``PREWARMED_PROCESSES``
-idle processes wait, fully loaded; each call takes one and the process exits with the call.
-The launcher keeps admission (one cap for the machine), the registry and drain; media and
-offers are forwarded (``runner.forward``).
+``PROCESS_MODEL=workers`` (the default): ``WORKERS`` processes (default: one per core, at most
+4) each host many calls; a call goes to the least busy one; after ``WORKER_MAX_CALLS`` calls a
+worker takes no more, finishes its calls and is replaced; a worker that dies is replaced.
+``PROCESS_MODEL=process_per_call``: ``PREWARMED_PROCESSES`` idle processes wait, fully loaded;
+each call takes one and the process exits with the call. The launcher keeps admission (one cap
+for the machine), the registry and drain; media and offers are forwarded (``runner.forward``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from runner.workers import WorkerProcess, run_dir, worker_env
 from transports.kinds import TransportKind
 
 _RECENT = 200
+MAX_DEFAULT_WORKERS = 4  # WORKERS=0 on a big machine: one per core, but ~200 MB each
 
 
 class WorkerPoolRunner:
@@ -42,7 +43,9 @@ class WorkerPoolRunner:
         self._metrics = metrics
         self._per_call = settings.process_model == "process_per_call"
         self._size = (
-            settings.prewarmed_processes if self._per_call else settings.workers or (cpus or 2)
+            settings.prewarmed_processes
+            if self._per_call
+            else settings.workers or min(cpus or 2, MAX_DEFAULT_WORKERS)
         )
         self._dir = run_dir()
         self._env = worker_env(

@@ -13,6 +13,7 @@ from tests.doubles import (
     elevenlabs,
     livekit,
     llm,
+    mem0,
     openai_audio,
     supermemory,
     twilio,
@@ -57,5 +58,6 @@ def build_app(
     twilio.add_routes(app)
     daily.add_routes(app)
     supermemory.add_routes(app, app["state"].creds.supermemory_key)
+    mem0.add_routes(app, app["state"].creds.mem0_key)
     control.add_routes(app)
     return app

@@ -72,6 +72,7 @@ class Credentials:
     livekit_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     daily_key: str = field(default_factory=lambda: secrets.token_hex(32))
     supermemory_key: str = field(default_factory=lambda: "sm_" + secrets.token_hex(20))
+    mem0_key: str = field(default_factory=lambda: "m0-" + secrets.token_hex(20))
 
     def env(self, port: int, host: str = "127.0.0.1") -> dict[str, str]:
         """Return the environment that points Switchboard at the doubles.
@@ -106,6 +107,8 @@ class Credentials:
             "DAILY_API_KEY": self.daily_key,
             "SUPERMEMORY_BASE_URL": http,
             "SUPERMEMORY_API_KEY": self.supermemory_key,
+            "MEM0_BASE_URL": http,
+            "MEM0_API_KEY": self.mem0_key,
         }
 
 

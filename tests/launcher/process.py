@@ -47,6 +47,9 @@ class LauncherProcess:
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
             **({"DATA_DIR": self._data_dir.name} if self._data_dir else {}),
+            # The suite runs calls in the launcher process (each launcher starts in ~2 s instead
+            # of ~8 s with warm workers); tests/runner/test_process_models.py covers workers.
+            "PROCESS_MODEL": "inprocess",
             **env,
         }
         self.startup_timeout = startup_timeout

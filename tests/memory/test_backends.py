@@ -1,7 +1,9 @@
-"""Memory backends behind one interface: local SQLite FTS5 and Supermemory (over HTTP)."""
+"""Memory backends behind one interface: local SQLite FTS5 and Supermemory (over HTTP).
+
+Mem0 has its own file, test_mem0.py.
+"""
 
 import pytest
-from pydantic import SecretStr
 
 from memory import memory_backend
 from memory.local import LocalMemory
@@ -81,11 +83,3 @@ def test_backend_is_chosen_by_setting(settings, tmp_path):
     )
     with pytest.raises(ValueError, match="SUPERMEMORY_API_KEY"):
         memory_backend(chosen, store)
-
-
-def test_mem0_without_its_package_fails_with_a_clear_error(settings, tmp_path):
-    # mem0ai is deliberately not a dependency: choosing mem0 without it is a setup error.
-    key = SecretStr("m0-test")
-    chosen = settings.model_copy(update={"memory_backend": "mem0", "mem0_api_key": key})
-    with pytest.raises(ValueError, match="mem0ai"):
-        memory_backend(chosen, SQLiteStorage(tmp_path / "sb.db"))
