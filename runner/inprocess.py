@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from typing import Any
 
 from loguru import logger
@@ -16,13 +15,12 @@ from assembly.pipeline import build_call
 from assembly.plugins import CallPlugin
 from assembly.run import run_call, transport_for
 from config import Settings
-from runner.base import ActiveCall, CallRefused
+from runner.base import ActiveCall
+from runner.registry import CallRegistry
 from runner.tenant import apply_tenant_config
 
-_RECENT = 200
 
-
-class InProcessRunner:
+class InProcessRunner(CallRegistry):
     """Each call is a task in this event loop; the loop never waits on a call's work."""
 
     def __init__(
@@ -32,33 +30,10 @@ class InProcessRunner:
         metrics: Any = None,
         resources: dict[str, Any] | None = None,
     ):
+        super().__init__(settings.max_concurrent_calls, metrics)
         self._settings = settings
         self._resources = resources or {}
-        self._metrics = metrics
         self._plugins = plugins or []
-        self._active: dict[str, ActiveCall] = {}
-        self._recent: deque[ActiveCall] = deque(maxlen=_RECENT)
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._draining = False
-        self._reserved = 0  # calls admitted but still being built
-        self.started_total = 0
-
-    @property
-    def draining(self) -> bool:
-        """True once :meth:`drain` began: no new calls."""
-        return self._draining
-
-    def active_count(self) -> int:
-        """Calls running or being built now."""
-        return len(self._active) + self._reserved
-
-    def admission(self) -> CallRefused | None:
-        """Why a new call would be refused now, or None."""
-        if self._draining:
-            return CallRefused("draining", retry_after=30)
-        if self.active_count() >= self._settings.max_concurrent_calls:
-            return CallRefused("full", retry_after=5)
-        return None
 
     async def start(self, persona: Persona, runner_args: RunnerArguments) -> ActiveCall:
         """Build the call now (so errors surface to the caller) and run it in the background.
@@ -66,17 +41,11 @@ class InProcessRunner:
         Raises:
             CallRefused: Full or draining (checked before any work is done).
         """
-        refused = self.admission()
-        if refused is not None:
-            raise refused
-        self._reserved += 1
-        if not isinstance(runner_args.body, dict):
-            runner_args.body = {}
-        runner_args.body.setdefault("call_id", new_call_id())
-        try:
+        with self._admitted():
+            if not isinstance(runner_args.body, dict):
+                runner_args.body = {}
+            runner_args.body.setdefault("call_id", new_call_id())
             return await self._start(persona, runner_args)
-        finally:
-            self._reserved -= 1
 
     async def _start(self, persona: Persona, runner_args: RunnerArguments) -> ActiveCall:
         started = time.perf_counter()
@@ -90,13 +59,7 @@ class InProcessRunner:
             persona, transport, ctx, self._settings, list(self._plugins), self._resources
         )
         active = ActiveCall(ctx.call_id, persona.name, str(ctx.transport), call=call)
-        self._active[ctx.call_id] = active
-        self._tasks[ctx.call_id] = asyncio.create_task(self._run(active))
-        self.started_total += 1
-        if self._metrics is not None:
-            self._metrics.dispatch_seconds.observe(time.perf_counter() - started)
-            self._metrics.calls_started.labels(transport=str(ctx.transport)).inc()
-            self._metrics.active_calls.set(len(self._active))
+        self._register(active, self._run(active), started)
         logger.info(f"[{ctx.call_id}] started {persona.name} on {ctx.transport}")
         return active
 
@@ -114,22 +77,7 @@ class InProcessRunner:
         finally:
             active.ended_at = time.time()
             active.release()  # keep the summary, drop the pipeline (bench: +2 MB per call)
-            self._active.pop(active.call_id, None)
-            self._tasks.pop(active.call_id, None)
-            self._recent.appendleft(active)
-            if self._metrics is not None:
-                self._metrics.calls_ended.labels(reason=active.end_reason).inc()
-                self._metrics.active_calls.set(len(self._active))
-
-    def calls(self) -> list[ActiveCall]:
-        """Active calls first, then recent ones."""
-        return [*self._active.values(), *self._recent]
-
-    def get(self, call_id: str) -> ActiveCall | None:
-        """One call by id, active or recent."""
-        return self._active.get(call_id) or next(
-            (c for c in self._recent if c.call_id == call_id), None
-        )
+            self._finished(active)
 
     async def details(self, call_id: str) -> dict[str, Any] | None:
         """Summary, transcript so far and per-turn latency of one call, or None."""
@@ -153,12 +101,6 @@ class InProcessRunner:
         active.end_reason = reason
         await active.call.cancel(reason=reason)
         return True
-
-    async def wait(self, call_id: str) -> None:
-        """Wait until a call has finished (used by the Twilio media websocket)."""
-        task = self._tasks.get(call_id)
-        if task is not None:
-            await asyncio.shield(task)
 
     async def drain(self, timeout: float, goodbye: str) -> None:
         """Stop taking calls, let active ones finish for ``timeout`` s, then end them politely."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from typing import Any
 
 from loguru import logger
@@ -26,21 +25,21 @@ from pipecat.runner.types import (
 from assembly.call import CallContext, new_call_id
 from assembly.persona import Persona
 from config import Settings
-from runner.base import ActiveCall, CallRefused
+from runner.base import ActiveCall
 from runner.forward import relay_twilio, watch_call
+from runner.registry import CallRegistry
 from runner.workers import WorkerProcess, run_dir, worker_env
 from transports.kinds import TransportKind
 
-_RECENT = 200
 MAX_DEFAULT_WORKERS = 4  # WORKERS=0 on a big machine: one per core, but ~200 MB each
 
 
-class WorkerPoolRunner:
+class WorkerPoolRunner(CallRegistry):
     """The launcher side of worker processes (implements ``runner.base.CallRunner``)."""
 
     def __init__(self, settings: Settings, metrics: Any = None, cpus: int | None = None):
+        super().__init__(settings.max_concurrent_calls, metrics)
         self._settings = settings
-        self._metrics = metrics
         self._per_call = settings.process_model == "process_per_call"
         self._size = (
             settings.prewarmed_processes
@@ -53,16 +52,10 @@ class WorkerPoolRunner:
         )
         self._workers: list[WorkerProcess] = []
         self._next_index = 0
-        self._active: dict[str, ActiveCall] = {}
         self._owner: dict[str, WorkerProcess] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._recent: deque[ActiveCall] = deque(maxlen=_RECENT)
         self._pc_owner: dict[str, WorkerProcess] = {}
-        self._draining = False
-        self._reserved = 0
         self._spawning: set[asyncio.Task[WorkerProcess]] = set()
         self._supervisor: asyncio.Task[None] | None = None
-        self.started_total = 0
 
     # --- workers ------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -125,38 +118,15 @@ class WorkerPoolRunner:
             if not self._draining:
                 self._replenish()
 
-    # --- admission and start --------------------------------------------------------------------
-    @property
-    def draining(self) -> bool:
-        """True once :meth:`drain` began."""
-        return self._draining
-
-    def active_count(self) -> int:
-        """Calls running or being handed over."""
-        return len(self._active) + self._reserved
-
-    def admission(self) -> CallRefused | None:
-        """Why a new call would be refused now, or None."""
-        if self._draining:
-            return CallRefused("draining", retry_after=30)
-        if self.active_count() >= self._settings.max_concurrent_calls:
-            return CallRefused("full", retry_after=5)
-        return None
-
+    # --- start ----------------------------------------------------------------------------------
     async def start(self, persona: Persona, runner_args: RunnerArguments) -> ActiveCall:
         """Hand a call to a worker.
 
         Raises:
             CallRefused: Full or draining.
         """
-        refused = self.admission()
-        if refused is not None:
-            raise refused
-        self._reserved += 1
-        try:
+        with self._admitted():
             return await self._start(persona, runner_args)
-        finally:
-            self._reserved -= 1
 
     async def _start(self, persona: Persona, args: RunnerArguments) -> ActiveCall:
         started = time.perf_counter()
@@ -168,7 +138,7 @@ class WorkerPoolRunner:
             ctx, task = await self._start_room(worker, persona, args, body)
         else:
             raise ValueError(f"{type(args).__name__} calls go through forward_offer")
-        return self._register(worker, persona.name, ctx, task, started)
+        return self._track(worker, persona.name, ctx, task, started)
 
     async def _start_room(
         self, worker: WorkerProcess, persona: Persona, args: Any, body: dict[str, Any]
@@ -189,7 +159,7 @@ class WorkerPoolRunner:
         ctx = CallContext(call_id=body["call_id"], persona=persona.name, transport=kind)
         return ctx, asyncio.create_task(watch_call(worker, ctx.call_id))
 
-    def _register(
+    def _track(
         self,
         worker: WorkerProcess,
         persona: str,
@@ -198,15 +168,9 @@ class WorkerPoolRunner:
         started: float,
     ) -> ActiveCall:
         active = ActiveCall(ctx.call_id, persona, str(ctx.transport), ctx=ctx)
-        self._active[ctx.call_id] = active
         self._owner[ctx.call_id] = worker
-        self._tasks[ctx.call_id] = asyncio.create_task(self._follow(active, worker, task))
         worker.calls.add(ctx.call_id)
-        self.started_total += 1
-        if self._metrics is not None:
-            self._metrics.dispatch_seconds.observe(time.perf_counter() - started)
-            self._metrics.calls_started.labels(transport=active.transport).inc()
-            self._metrics.active_calls.set(len(self._active))
+        self._register(active, self._follow(active, worker, task), started)
         logger.info(f"[{ctx.call_id}] {persona} on {ctx.transport} -> worker {worker.index}")
         return active
 
@@ -229,15 +193,9 @@ class WorkerPoolRunner:
         except Exception:  # the worker is gone: keep what the launcher knows
             active.end_reason = active.end_reason or "worker_lost"
         active.end_reason = active.end_reason or "completed"
-        active.ended_at = time.time()
-        self._active.pop(active.call_id, None)
         self._owner.pop(active.call_id, None)
-        self._tasks.pop(active.call_id, None)
-        self._recent.appendleft(active)
         worker.calls.discard(active.call_id)
-        if self._metrics is not None:
-            self._metrics.calls_ended.labels(reason=active.end_reason).inc()
-            self._metrics.active_calls.set(len(self._active))
+        self._finished(active)
         await self._retire_if_done(worker)
 
     # --- browser offers -------------------------------------------------------------------------
@@ -253,11 +211,7 @@ class WorkerPoolRunner:
             response = await worker.post("/internal/api/offer", offer)
             response.raise_for_status()
             return response.json()
-        refused = self.admission()
-        if refused is not None:
-            raise refused
-        self._reserved += 1
-        try:
+        with self._admitted():
             started = time.perf_counter()
             data = dict(offer.get("request_data") or {})
             data["call_id"] = data.get("call_id") or new_call_id()
@@ -272,10 +226,8 @@ class WorkerPoolRunner:
                 transport=TransportKind.WEBRTC,
             )
             task = asyncio.create_task(watch_call(worker, ctx.call_id, appear_within=30.0))
-            self._register(worker, ctx.persona, ctx, task, started)
+            self._track(worker, ctx.persona, ctx, task, started)
             return answer
-        finally:
-            self._reserved -= 1
 
     async def forward_patch(self, patch: dict[str, Any]) -> None:
         """Trickled ICE candidates go to the worker holding the peer connection.
@@ -291,17 +243,7 @@ class WorkerPoolRunner:
         """Workers running now (for scraping their metrics)."""
         return [w for w in self._workers if w.alive()]
 
-    # --- registry and control -------------------------------------------------------------------
-    def calls(self) -> list[ActiveCall]:
-        """Active calls first, then recent ones."""
-        return [*self._active.values(), *self._recent]
-
-    def get(self, call_id: str) -> ActiveCall | None:
-        """One call by id, active or recent."""
-        return self._active.get(call_id) or next(
-            (c for c in self._recent if c.call_id == call_id), None
-        )
-
+    # --- control ----------------------------------------------------------------------------------
     async def details(self, call_id: str) -> dict[str, Any] | None:
         """Live details from the owning worker; the final ones once the call ended."""
         worker = self._owner.get(call_id)
@@ -329,12 +271,6 @@ class WorkerPoolRunner:
         self._active[call_id].end_reason = reason
         response = await worker.post(f"/internal/calls/{call_id}/cancel", {"reason": reason})
         return bool(response.json().get("ok"))
-
-    async def wait(self, call_id: str) -> None:
-        """Return when the call has finished."""
-        task = self._tasks.get(call_id)
-        if task is not None:
-            await asyncio.shield(task)
 
     async def drain(self, timeout: float, goodbye: str) -> None:
         """Stop taking calls, let active ones finish, then end the rest politely."""

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-
-from aiohttp import web
-
 from tests.doubles import supermemory
+from tests.memory.double_server import serve_double
 
 KEY = "sm_test_key"
 
 
-@asynccontextmanager
-async def supermemory_double():
-    """Yield ``(base_url, state)`` of a running Supermemory double."""
-    app = web.Application()
-    supermemory.add_routes(app, KEY)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", app[supermemory.SUPERMEMORY]
-    finally:
-        await runner.cleanup()
+def supermemory_double():
+    """An async context yielding ``(base_url, state)`` of a running Supermemory double."""
+    return serve_double(supermemory.add_routes, KEY, supermemory.SUPERMEMORY)
