@@ -13,7 +13,7 @@ run:
 
 test:
 	@scripts/bootstrap.sh test
-	scripts/isolated.sh uv run --frozen --offline pytest
+	scripts/isolated.sh scripts/test.sh
 
 lint:
 	@scripts/bootstrap.sh run

@@ -1,8 +1,8 @@
 """A stereo WAV written chunk by chunk as the call goes, never held in memory.
 
-Python's ``wave`` writes the header with the sizes known so far and patches them on close, so
-the file on disk is a valid WAV at the end of the call. Disk writes run in a thread, one after
-the other, from a queue fed by the audio path without waiting.
+Python's ``wave`` patches the header's sizes after every chunk (``writeframes``), so the file on
+disk is a valid WAV of everything written so far even if the process is killed mid-call. Disk
+writes run in a thread, one after the other, from a queue fed by the audio path without waiting.
 """
 
 from __future__ import annotations
@@ -76,5 +76,5 @@ class WavStream:
             self._wav = wav
         frame = 2 * self.channels
         chunk = chunk[: len(chunk) - len(chunk) % frame]
-        self._wav.writeframesraw(chunk)
+        self._wav.writeframes(chunk)  # appends, then patches the header's sizes
         self.bytes_written += len(chunk)

@@ -13,10 +13,14 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from processors.latency_breakdown import STAGES
 from tests.bots.scenario import BOOKING
 from tests.callers.script import Say, WaitForBotSilence
 from tests.callers.twilio import TwilioCaller
+
+pytestmark = pytest.mark.serial  # stages checked against the caller within 20 ms
 
 SECOND = "cancel my appointment"
 

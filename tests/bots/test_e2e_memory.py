@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from processors.memory_recall import MEMORY_HEADER
 from tests.callers.listen import PhraseListener
@@ -110,6 +111,7 @@ def _llm_wait(doubles, result) -> float:
     return request["time"] - turn_end_wall
 
 
+@pytest.mark.serial  # compares two turns' waits within 100 ms
 async def test_recall_over_budget_does_not_delay_the_turn(doubles, launcher_factory):
     doubles.client.reset()
     doubles.client.stt_phrases([GOAL])

@@ -41,6 +41,12 @@ def _heard(result) -> list[str]:
     return [HEARD.heard(u.pcm, result.sample_rate) for u in result.bot_utterances]
 
 
+def _playout(result) -> str:
+    """What the caller's playout saw, for failure messages: utterances, clears, gaps."""
+    spans = [(u.start, u.end, u.truncated_by_clear, u.gaps) for u in result.bot_utterances]
+    return f"utterances (start, end, cut by clear, gaps)={spans} clears={result.clears}"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,7 +121,7 @@ async def test_webhook_receiver_down_caller_hears_an_apology_and_the_call_goes_o
     ])  # fmt: skip
     assert result.errors == []
     heard = _heard(result)
-    assert "i am sorry the email could not be sent right now" in heard, heard
+    assert "i am sorry the email could not be sent right now" in heard, (heard, _playout(result))
     assert heard[-1] == "it is nine in the morning", heard  # the next turn is still answered
     requests = doubles.client.llm_requests()
     tool_results = [m["content"] for r in requests for m in r["messages"] if m["role"] == "tool"]

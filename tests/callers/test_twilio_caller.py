@@ -20,6 +20,8 @@ from tests.callers.script import (
 from tests.callers.server import serve_app
 from tests.callers.twilio import TwilioCaller
 
+pytestmark = pytest.mark.serial  # playout gaps and clear latency in tens of ms
+
 GREETING = "Hello, how can I help you?"
 REQUEST = "I would like to book an appointment for tomorrow"
 REPLY = "Please cancel my appointment"

@@ -1,6 +1,8 @@
 """Storage end to end: a real launcher, a simulated Twilio caller, the real SQLite file."""
 
 import asyncio
+import time
+import wave
 
 from storage.base import AgentConfig
 from storage.sqlite import SQLiteStorage
@@ -42,7 +44,9 @@ async def test_kill_9_mid_call_keeps_every_completed_turn(doubles, launcher_fact
     doubles.client.llm_rules(
         [{"match": "book an appointment", "reply": BOOKED}, {"match": CANCEL, "reply": CANCELLED}]
     )
-    launcher = launcher_factory(DATA_DIR=str(tmp_path), IDLE_HANGUP_SECS="120")
+    launcher = launcher_factory(
+        DATA_DIR=str(tmp_path), IDLE_HANGUP_SECS="120", RECORDING_ENABLED="true"
+    )
     caller = TwilioCaller(
         webhook_url=f"{launcher.base_url}/twilio/voice",
         auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
@@ -59,9 +63,11 @@ async def test_kill_9_mid_call_keeps_every_completed_turn(doubles, launcher_fact
             ]
         )
     )
+    started = time.monotonic()
     await _second_reply_spoken(launcher)
     await asyncio.sleep(0.5)
     launcher.proc.kill()  # SIGKILL: no shutdown, no flush, no detach
+    killed_after = time.monotonic() - started
     launcher.proc.wait(timeout=10)
     result = await call
     assert result.errors == [], result.errors
@@ -84,6 +90,12 @@ async def test_kill_9_mid_call_keeps_every_completed_turn(doubles, launcher_fact
     ]
     assert all(t.ended_at is not None and t.ended_at >= t.started_at for t in turns)
     assert not any(t.interrupted for t in turns)
+    # The recording on disk is a valid stereo WAV of the call up to about the last 1 s chunk.
+    with wave.open(str(tmp_path / "recordings" / f"{record.id}.wav"), "rb") as wav:
+        kept = wav.getnframes() / wav.getframerate()
+        assert wav.getnchannels() == 2
+    print(f"recording after kill -9: {kept:.2f} s of a call killed after >= {killed_after:.2f} s")
+    assert killed_after - 2.5 <= kept <= killed_after + 1.0, (kept, killed_after)
 
 
 TENANT_GREETING = "Welcome to the green garden shop, how may we help you today?"

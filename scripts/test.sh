@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test suite, as `make test` runs it (inside scripts/isolated.sh).
+#
+# Most tests are real calls that spend their time waiting on real-time audio, so they run on
+# TEST_WORKERS pytest-xdist workers (default 2), a file per worker at a time. Tests marked
+# `serial` assert timings (latency stages within 20 ms, recall budget, playout gaps) and run
+# afterwards on their own, on a quiet machine. With arguments, pytest runs just those, serially.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+pytest=(uv run --frozen --offline pytest)
+if [ $# -gt 0 ]; then
+  exec "${pytest[@]}" "$@"
+fi
+"${pytest[@]}" -n "${TEST_WORKERS:-2}" --dist loadfile -m "not serial" --durations=15
+parallel=$?
+"${pytest[@]}" -m serial --durations=5
+serial=$?
+echo "parallel phase exit ${parallel}, serial phase exit ${serial}"
+[ "$parallel" -eq 0 ] && [ "$serial" -eq 0 ]
