@@ -44,7 +44,10 @@ def _heard(result) -> list[str]:
 def _playout(result) -> str:
     """What the caller's playout saw, for failure messages: utterances, clears, gaps."""
     spans = [(u.start, u.end, u.truncated_by_clear, u.gaps) for u in result.bot_utterances]
-    return f"utterances (start, end, cut by clear, gaps)={spans} clears={result.clears}"
+    return (
+        f"utterances (start, end, cut by clear, gaps)={spans} clears={result.clears} "
+        f"caller stalls={result.caller_stalls}"
+    )
 
 
 def _free_port() -> int:
@@ -121,6 +124,7 @@ async def test_webhook_receiver_down_caller_hears_an_apology_and_the_call_goes_o
     ])  # fmt: skip
     assert result.errors == []
     heard = _heard(result)
+    print(_playout(result))
     assert "i am sorry the email could not be sent right now" in heard, (heard, _playout(result))
     assert heard[-1] == "it is nine in the morning", heard  # the next turn is still answered
     requests = doubles.client.llm_requests()

@@ -37,6 +37,8 @@ class FakeBotConfig:
         pace: Send speed relative to real time (Pipecat's websocket output sends at 2x).
         lead: Audio sent at once when a play starts, so scheduling jitter smaller than this
             does not starve the caller's buffer (a stall then causes a gap of ``stall - lead``).
+        catch_up: After falling behind its clock (a stall of its loop), send the missed audio at
+            once; False resumes at real time from now, like Pipecat's websocket output.
         stall_after: Pause sending this far into each reply, not the greeting (None: never)
         stall: ... for this long.
         barge_in_frames: Consecutive voiced caller frames during a reply that trigger ``clear``.
@@ -53,6 +55,7 @@ class FakeBotConfig:
     reply_delay: float = 0.4
     pace: float = 1.0
     lead: float = 0.1
+    catch_up: bool = True
     stall_after: float | None = None
     stall: float = 0.0
     barge_in_frames: int = 3
@@ -100,6 +103,8 @@ class _Session:
                 stalled = True
                 next_t += self.cfg.stall
             await asyncio.sleep(max(0.0, next_t - time.monotonic()))
+            if not self.cfg.catch_up and time.monotonic() > next_t + interval:
+                next_t = time.monotonic()
             next_t += interval
             frame = np.pad(pcm[i : i + FRAME], (0, max(0, FRAME - len(pcm[i : i + FRAME]))))
             payload = base64.b64encode(mulaw_encode(frame)).decode()

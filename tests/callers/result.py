@@ -148,6 +148,8 @@ class CallResult:
     bot_audio: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16), repr=False)
     sample_rate: int = 8000
     errors: list[str] = field(default_factory=list)
+    # (at, secs) each time the caller fell behind its frame clock by over 0.1 s (our own stall).
+    caller_stalls: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def voice_to_voice_secs(self) -> list[float | None]:

@@ -1,11 +1,12 @@
-"""Run an ASGI app with uvicorn inside the current event loop, on 127.0.0.1 and a free port."""
+"""Run an ASGI app with uvicorn on 127.0.0.1 and a free port: in the current loop, or a thread."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
 from loguru import logger
@@ -45,3 +46,35 @@ async def serve_app(app, host: str = "127.0.0.1") -> AsyncIterator[str]:
         except TimeoutError:
             task.cancel()
         sock.close()
+
+
+@contextmanager
+def serve_app_in_thread(app) -> Iterator[str]:
+    """Serve ``app`` on its own event loop in a thread, so a stall of the caller's loop is not
+    also a stall of the app.
+
+    Yields:
+        The base URL.
+    """
+    started = threading.Event()
+    box: dict = {}
+
+    async def main() -> None:
+        box["stop"] = asyncio.Event()
+        async with serve_app(app) as base:
+            box["base"] = base
+            started.set()
+            await box["stop"].wait()
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    try:
+        if not started.wait(10):
+            raise RuntimeError("the app did not start in its thread")
+        yield box["base"]
+    finally:
+        if "stop" in box:
+            loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(10)
+        loop.close()

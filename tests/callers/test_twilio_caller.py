@@ -1,5 +1,7 @@
 import asyncio
 import json
+import time
+from contextlib import asynccontextmanager
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from tests.callers.script import (
     WaitForBotSilence,
     WaitForBotSpeech,
 )
-from tests.callers.server import serve_app
+from tests.callers.server import serve_app, serve_app_in_thread
 from tests.callers.twilio import TwilioCaller
 
 pytestmark = pytest.mark.serial  # playout gaps and clear latency in tens of ms
@@ -30,7 +32,7 @@ LONG_REPLY = "I can book an appointment for tomorrow morning or tomorrow afterno
 
 @pytest.fixture(scope="module")
 def listener():
-    return PhraseListener([GREETING, REQUEST, REPLY])
+    return PhraseListener([GREETING, REQUEST, REPLY, LONG_REPLY])
 
 
 def voice(text: str) -> np.ndarray:
@@ -210,3 +212,32 @@ async def test_webhook_refusals():
     assert forged.rejected and forged.rejected_text == "HTTP 403"
     assert log.signature_ok == [True, False]
     assert not refused.connected and refused.errors and "connect failed" in refused.errors[0]
+
+
+@pytest.mark.parametrize("bot_stalls_too", [False, True])
+async def test_a_stall_of_the_caller_is_not_bot_silence(listener, bot_stalls_too):
+    """Regression (a CI run talked over the end of the bot's sentence): a stall of the caller's
+    process, or of the whole machine (``bot_stalls_too``: the bot shares the stalled loop), made
+    WaitForBotSilence count the stalled time as the bot being quiet."""
+    cfg = FakeBotConfig(
+        greeting=voice(LONG_REPLY), greeting_delay=0.3, lead=0.1, catch_up=not bot_stalls_too
+    )
+    app, _ = fake_bot_app(cfg)
+    serve = serve_app(app) if bot_stalls_too else _in_thread(app)
+    async with serve as base:
+        caller = TwilioCaller(ws_url(base))
+        asyncio.get_running_loop().call_later(1.0, time.sleep, 1.5)  # 1.5 s stall mid-greeting
+        result = await caller.run([WaitForBotSilence(timeout=10, quiet=0.5), Say(REQUEST)])
+
+    assert result.errors == [], result.errors
+    greeting = result.bot_utterances[0]
+    assert not greeting.truncated_by_clear and result.clears == [], (result.clears, result.turns)
+    assert result.turns[0].start >= greeting.end + 0.45, (result.turns[0].start, greeting.end)
+    assert listener.heard(greeting.pcm, 8000) == LONG_REPLY
+    assert [secs >= 1.0 for _, secs in result.caller_stalls] == [True], result.caller_stalls
+
+
+@asynccontextmanager
+async def _in_thread(app):
+    with serve_app_in_thread(app) as base:  # the bot keeps sending while our loop is stalled
+        yield base

@@ -42,6 +42,10 @@ RATE = 8000
 FRAME_SECS = 0.02
 FRAME_SAMPLES = 160
 _SILENT_ULAW = b"\xff" * FRAME_SAMPLES
+# Falling this far behind the frame clock means this process (or the machine) stalled.
+_STALL_SECS = 0.1
+# After a stall, time for the receiver to take in what arrived meanwhile.
+_CATCH_UP_SECS = 0.02
 
 
 class _CallOver(Exception):
@@ -129,6 +133,8 @@ class TwilioCaller:
         )
         self._model = PlayoutModel(RATE, self.voice_threshold, self.utterance_gap_secs)
         self._frames = self._seq = 0
+        self._lag = 0.0  # how far behind its frame clock the caller was at the last frame
+        self._stall_end = float("-inf")  # when the caller last noticed it had stalled
         self._caller_closed = self._bot_closed = False
         self._pending_marks: list[tuple[float, MarkRecord]] = []
         self._last_turn_end = 0.0
@@ -244,8 +250,12 @@ class TwilioCaller:
                 )
                 if not ok:
                     return
+            # Time this process spent stalled was not heard: quiet counts from the stall's end.
             await self._silence_until(
-                lambda now: self._model.quiet_for(now, step.quiet), deadline - self._now(), step
+                lambda now: self._model.quiet_for(now, step.quiet)
+                and now - self._stall_end >= step.quiet,
+                deadline - self._now(),
+                step,
             )
         elif isinstance(step, BargeIn):
             def long_enough(now: float) -> bool:
@@ -326,9 +336,19 @@ class TwilioCaller:
         """Send the next 20 ms media frame at its real-time slot."""
         if self._bot_closed:
             raise _CallOver()
-        delay = self._t0 + (self._frames + 1) * FRAME_SECS - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        due = self._t0 + (self._frames + 1) * FRAME_SECS
+        await asyncio.sleep(max(0.0, due - time.monotonic()))  # behind: still let others run
+        lag = max(0.0, time.monotonic() - due)
+        if lag - self._lag > _STALL_SECS:
+            # This process (or the machine) stalled. The bot's audio that arrived meanwhile is
+            # still unread: let the receiver take it in, and do not count the stalled time as
+            # the bot being quiet (see WaitForBotSilence).
+            self._result.caller_stalls.append((round(self._now(), 4), round(lag - self._lag, 4)))
+            logger.warning(f"call {self.call_sid}: caller stalled {lag - self._lag:.3f}s")
+            await asyncio.sleep(_CATCH_UP_SECS)
+            self._stall_end = self._now()
+            lag = max(0.0, time.monotonic() - due)
+        self._lag = lag
         if self._bot_closed or self._hang_up_requested:
             raise _CallOver()
         if self._now() > self._max_duration:
