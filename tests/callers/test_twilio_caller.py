@@ -32,7 +32,7 @@ LONG_REPLY = "I can book an appointment for tomorrow morning or tomorrow afterno
 
 @pytest.fixture(scope="module")
 def listener():
-    return PhraseListener([GREETING, REQUEST, REPLY, LONG_REPLY])
+    return PhraseListener([GREETING, REQUEST, REPLY])
 
 
 def voice(text: str) -> np.ndarray:
@@ -215,7 +215,7 @@ async def test_webhook_refusals():
 
 
 @pytest.mark.parametrize("bot_stalls_too", [False, True])
-async def test_a_stall_of_the_caller_is_not_bot_silence(listener, bot_stalls_too):
+async def test_a_stall_of_the_caller_is_not_bot_silence(bot_stalls_too):
     """Regression (a CI run talked over the end of the bot's sentence): a stall of the caller's
     process, or of the whole machine (``bot_stalls_too``: the bot shares the stalled loop), made
     WaitForBotSilence count the stalled time as the bot being quiet."""
@@ -233,7 +233,8 @@ async def test_a_stall_of_the_caller_is_not_bot_silence(listener, bot_stalls_too
     greeting = result.bot_utterances[0]
     assert not greeting.truncated_by_clear and result.clears == [], (result.clears, result.turns)
     assert result.turns[0].start >= greeting.end + 0.45, (result.turns[0].start, greeting.end)
-    assert listener.heard(greeting.pcm, 8000) == LONG_REPLY
+    # The whole sentence came in before the caller spoke (the stall shows as a gap inside it).
+    assert result.bot_audio_received_secs >= len(cfg.greeting) / 8000 - 0.02
     assert [secs >= 1.0 for _, secs in result.caller_stalls] == [True], result.caller_stalls
 
 
