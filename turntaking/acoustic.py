@@ -1,0 +1,102 @@
+"""The acoustic signal: the caller's recent audio on its own clock, and smart-turn v3 over it.
+
+Pipecat's smart-turn analyzer stamps buffered audio with the wall clock and cuts its input by
+wall time, so when frames arrive in bursts on a busy machine the model sees a different slice of
+audio. Here the audio is positioned by sample count, so the same call gives the same slice, and
+the inference runs on the process-wide smart-turn threads without holding up the frame path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+import numpy as np
+from pipecat.metrics.metrics import TurnMetricsData
+
+from assembly.models import SharedSmartTurnAnalyzer, smart_turn_executor
+
+MAX_MODEL_SECS = 8.0  # smart-turn v3 looks at the last 8 s
+PRE_SPEECH_SECS = 0.5  # audio kept before the speech start, as Pipecat does
+
+
+class AudioRing:
+    """The last few seconds of caller audio, addressed in seconds of audio received.
+
+    Args:
+        keep_secs: How much audio to keep.
+    """
+
+    def __init__(self, keep_secs: float = MAX_MODEL_SECS + 1.0) -> None:
+        self._keep_secs = keep_secs
+        self._rate = 16000
+        self._chunks: deque[np.ndarray] = deque()
+        self._kept = 0  # samples in _chunks
+        self._total = 0  # samples ever appended
+
+    def set_rate(self, rate: int) -> None:
+        """The input sample rate (from the pipeline's start)."""
+        self._rate = rate
+
+    @property
+    def rate(self) -> int:
+        """Samples per second."""
+        return self._rate
+
+    @property
+    def now(self) -> float:
+        """Seconds of audio received so far: the audio clock."""
+        return self._total / self._rate
+
+    def append(self, audio: bytes) -> None:
+        """Add one chunk of int16 mono audio."""
+        chunk = np.frombuffer(audio, dtype=np.int16)
+        self._chunks.append(chunk)
+        self._kept += len(chunk)
+        self._total += len(chunk)
+        limit = int(self._keep_secs * self._rate)
+        while self._chunks and self._kept - len(self._chunks[0]) >= limit:
+            self._kept -= len(self._chunks.popleft())
+
+    def since(self, start_secs: float) -> np.ndarray:
+        """The audio from ``start_secs`` (audio clock) to now, as far as it is still kept."""
+        if not self._chunks:
+            return np.zeros(0, dtype=np.int16)
+        kept_from = self._total - self._kept
+        first = max(int(start_secs * self._rate), kept_from) - kept_from
+        return np.concatenate(list(self._chunks))[first:]
+
+
+class TurnModel:
+    """Smart-turn v3 for one call: the shared ONNX session, on the shared inference threads."""
+
+    def __init__(self) -> None:
+        self._analyzer = SharedSmartTurnAnalyzer()
+
+    def set_rate(self, rate: int) -> None:
+        """The input sample rate; smart-turn resamples to 16 kHz itself."""
+        self._analyzer.set_sample_rate(rate)
+
+    async def probability(self, audio: np.ndarray) -> TurnMetricsData:
+        """Probability that the speech in ``audio`` (int16) sounds finished.
+
+        Args:
+            audio: The turn's audio from shortly before its speech began to now.
+
+        Returns:
+            Pipecat's turn metrics (``probability``, ``is_complete``, processing time).
+        """
+        samples = audio[-int(MAX_MODEL_SECS * self._analyzer.sample_rate) :]
+        floats = samples.astype(np.float32) / 32768.0
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(
+            smart_turn_executor(), self._analyzer._predict_endpoint, floats
+        )
+        return TurnMetricsData(
+            processor="SmartTurnV3",
+            is_complete=result["prediction"] == 1,
+            probability=float(result["probability"]),
+            e2e_processing_time_ms=(time.perf_counter() - started) * 1000,
+        )

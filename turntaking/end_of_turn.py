@@ -1,0 +1,263 @@
+"""``EndOfTurnStopStrategy``: ends the caller's turn from words, smart-turn and silence.
+
+A Pipecat user turn stop strategy. After the VAD reports the caller stopped, it runs smart-turn
+over the turn's audio (off the frame path), reads the transcript as it arrives, and re-decides
+on every change and every 20 ms of silence (``turntaking.decision``). A complete utterance is
+answered as soon as its final transcript is in; an unfinished one waits, at most
+``max_wait_secs`` of silence. Silence is counted in audio received, not wall time.
+
+Event handlers:
+    on_end_of_turn(strategy, decision: EndOfTurnDecision): the turn was ended, and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, replace
+
+from loguru import logger
+from pipecat.frames.frames import (
+    Frame,
+    InputAudioRawFrame,
+    InterimTranscriptionFrame,
+    MetricsFrame,
+    STTMetadataFrame,
+    TranscriptionFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.processors.frame_processor import FrameProcessorSetup
+from pipecat.turns.types import ProcessFrameResult
+from pipecat.turns.user_stop import BaseUserTurnStopStrategy
+
+from turntaking.acoustic import PRE_SPEECH_SECS, AudioRing, TurnModel
+from turntaking.decision import EndOfTurnPolicy, TurnSignals, Verdict, decide
+from turntaking.lexicon import text_cue
+
+STALLED_AUDIO_SECS = 1.0  # no audio for this long: count silence on the wall clock instead
+
+
+@dataclass(frozen=True)
+class EndOfTurnDecision:
+    """Why a turn ended (for logs, metrics and the benchmark).
+
+    Attributes:
+        reason: ``words``, ``acoustic``, ``hold``, ``cap`` or ``no_words``.
+        silence_secs: Silence after the caller's voice when the turn ended.
+        probability: Smart-turn's probability, if it had answered.
+        cue: What the words suggested (``complete``, ``unfinished``, ``neutral``).
+        text: The turn's words.
+    """
+
+    reason: str
+    silence_secs: float
+    probability: float | None
+    cue: str
+    text: str
+
+
+class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
+    """Ends user turns on one decision from words, smart-turn v3 and silence.
+
+    Args:
+        policy: The persona's waits (``TurnSettings``).
+        model: Smart-turn for this call, or None to decide from words and silence alone.
+    """
+
+    def __init__(self, *, policy: EndOfTurnPolicy, model: TurnModel | None = None) -> None:
+        super().__init__()
+        self._policy = policy
+        self._model = model
+        self._audio = AudioRing()
+        self._turn = False
+        self._speaking = False
+        self._utterance_start: float | None = None  # audio clock, last VAD start
+        self._speech_start: float | None = None  # first speech of the current turn
+        self._voice_end: float | None = None  # audio clock
+        self._voice_end_wall = 0.0
+        self._last_audio_wall = time.monotonic()
+        self._finals: list[str] = []
+        self._interim = ""
+        self._finalized = False
+        self._probability: float | None = None
+        self._generation = 0
+        self._deadline: float | None = None
+        self._just_started = False
+        self._inference: asyncio.Task | None = None
+        self._safety: asyncio.Task | None = None
+        self._register_event_handler("on_end_of_turn")
+
+    async def setup(self, setup: FrameProcessorSetup) -> None:
+        """Learn the input sample rate."""
+        await super().setup(setup)
+        self._audio.set_rate(setup.audio_in_sample_rate)
+        if self._model is not None:
+            self._model.set_rate(setup.audio_in_sample_rate)
+
+    async def cleanup(self) -> None:
+        """Stop pending work."""
+        await super().cleanup()
+        await self._cancel_tasks()
+
+    async def handle_user_turn_started(self) -> None:
+        """Arm for the turn now starting.
+
+        The start strategy runs before this strategy sees the frame that started the turn, so
+        whether the turn began with its speech (a VAD start) or after it (a barge-in decided
+        on the words of speech that already ended) is settled in ``process_frame``.
+        """
+        await self._cancel_tasks()
+        self._turn = True
+        self._just_started = True
+        self._finals, self._interim, self._probability = [], "", None
+        self._speech_start = None
+
+    async def handle_user_turn_stopped(self) -> None:
+        """Forget the finished turn."""
+        await self._cancel_tasks()
+        self._turn = self._just_started = False
+        self._finals, self._interim, self._probability = [], "", None
+        self._speech_start = None
+
+    async def process_frame(self, frame: Frame) -> ProcessFrameResult:
+        """Track audio, VAD, transcripts; decide when anything changes."""
+        await self._track(frame)
+        if self._just_started:
+            await self._settle_start()
+        return ProcessFrameResult.CONTINUE
+
+    async def _settle_start(self) -> None:
+        self._just_started = False
+        if self._speech_start is None:
+            self._speech_start = (
+                self._utterance_start if self._utterance_start is not None else self._audio.now
+            )
+        if not self._speaking and self._voice_end is not None:
+            # Started by words of speech that already ended (a barge-in decided on its final).
+            self._start_inference()
+            await self._evaluate()
+
+    async def _track(self, frame: Frame) -> None:
+        if isinstance(frame, InputAudioRawFrame):
+            self._audio.append(frame.audio)
+            self._last_audio_wall = time.monotonic()
+            if self._deadline is not None and self._silence() >= self._deadline:
+                await self._evaluate()
+        elif isinstance(frame, VADUserStartedSpeakingFrame):
+            self._speaking = True
+            self._utterance_start = max(0.0, self._audio.now - frame.start_secs)
+            if self._turn and self._speech_start is None:
+                self._speech_start = self._utterance_start
+            await self._cancel_tasks()
+        elif isinstance(frame, VADUserStoppedSpeakingFrame):
+            self._speaking = False
+            self._voice_end = max(0.0, self._audio.now - frame.stop_secs)
+            self._voice_end_wall = time.monotonic() - frame.stop_secs
+            self._finalized = False
+            if self._turn:
+                self._start_inference()
+                await self._evaluate()
+        elif isinstance(frame, TranscriptionFrame):
+            await self._on_transcript(frame.text, final=True, finalized=frame.finalized)
+        elif isinstance(frame, InterimTranscriptionFrame):
+            await self._on_transcript(frame.text, final=False, finalized=False)
+        elif isinstance(frame, STTMetadataFrame) and frame.ttfs_p99_latency is not None:
+            self._policy = replace(self._policy, transcript_wait_secs=frame.ttfs_p99_latency)
+
+    async def _on_transcript(self, text: str, *, final: bool, finalized: bool) -> None:
+        if not self._turn or not text.strip():
+            return
+        if final:
+            self._finals.append(text.strip())
+            self._interim = ""
+            self._finalized = finalized
+        else:
+            self._interim = text.strip()
+            self._finalized = False
+        if not self._speaking and self._voice_end is None:
+            # Words with no VAD stop (the VAD missed the speech): silence counts from now.
+            self._voice_end = self._audio.now
+            self._voice_end_wall = time.monotonic()
+        await self._evaluate()
+
+    def _text(self) -> str:
+        return " ".join([*self._finals, self._interim]).strip()
+
+    def _silence(self) -> float:
+        if self._voice_end is None:
+            return 0.0
+        silence = self._audio.now - self._voice_end
+        if time.monotonic() - self._last_audio_wall > STALLED_AUDIO_SECS:
+            silence = max(silence, time.monotonic() - self._voice_end_wall)
+        return silence
+
+    async def _evaluate(self) -> None:
+        if not self._turn or self._speaking or self._voice_end is None:
+            return
+        signals = TurnSignals(self._silence(), self._text(), self._finalized, self._probability)
+        verdict = decide(signals, self._policy)
+        if verdict.answer:
+            await self._answer(signals, verdict)
+            return
+        self._deadline = verdict.wait_until_secs
+        self._arm_safety(signals.silence_secs)
+
+    async def _answer(self, signals: TurnSignals, verdict: Verdict) -> None:
+        self._deadline = None
+        decision = EndOfTurnDecision(
+            reason=verdict.reason,
+            silence_secs=round(signals.silence_secs, 3),
+            probability=signals.probability,
+            cue=text_cue(signals.text).value,
+            text=signals.text,
+        )
+        logger.debug(
+            f"{self}: end of turn ({decision.reason}) after {decision.silence_secs:.2f} s "
+            f"silence, cue {decision.cue}, p={decision.probability}"
+        )
+        await self._call_event_handler("on_end_of_turn", decision)
+        await self.trigger_user_turn_stopped()
+
+    def _arm_safety(self, silence: float) -> None:
+        """Re-decide on the wall clock if the audio clock stops advancing (audio stalled)."""
+        if self._safety is not None or self._deadline is None:
+            return
+        delay = max(0.0, self._deadline - silence) + STALLED_AUDIO_SECS
+        self._safety = self.task_manager.create_task(
+            self._safety_check(delay), f"{self}::safety"
+        )
+
+    async def _safety_check(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._safety = None
+        await self._evaluate()
+
+    def _start_inference(self) -> None:
+        if self._model is None or self._speech_start is None:
+            return
+        self._generation += 1
+        self._probability = None
+        audio = self._audio.since(max(0.0, self._speech_start - PRE_SPEECH_SECS))
+        if len(audio) == 0:
+            return
+        self._inference = self.task_manager.create_task(
+            self._infer(audio, self._generation), f"{self}::smart_turn"
+        )
+
+    async def _infer(self, audio, generation: int) -> None:
+        assert self._model is not None
+        metrics = await self._model.probability(audio)
+        if generation != self._generation or self._speaking:
+            return  # the caller spoke again: this verdict is stale
+        self._probability = metrics.probability
+        await self.push_frame(MetricsFrame(data=[metrics]))
+        await self._evaluate()
+
+    async def _cancel_tasks(self) -> None:
+        self._generation += 1
+        self._deadline = None
+        for task in (self._inference, self._safety):
+            if task is not None and not task.done() and task is not asyncio.current_task():
+                await self.task_manager.cancel_task(task)
+        self._inference = self._safety = None
