@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 packages=(portaudio19-dev)
 if [ "$mode" = "test" ]; then
-  packages+=(espeak-ng sox libsox-fmt-all chromium pulseaudio pulseaudio-utils postgresql procps iproute2 util-linux)
+  packages+=(espeak-ng sox libsox-fmt-all chromium pulseaudio pulseaudio-utils postgresql procps iproute2 util-linux festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
 fi
 
 missing=()
