@@ -21,6 +21,7 @@ from tests.doubles import (
 from tests.doubles.asr import Recognizer
 from tests.doubles.audio import Synthesizer
 from tests.doubles.config import Credentials, DoublesState, LatencyProfile
+from tests.doubles.exact import ExactRecognizer
 
 
 def build_app(
@@ -33,11 +34,14 @@ def build_app(
         creds: Accepted credentials (random if None).
 
     Returns:
-        The application; ``app["state"]`` holds the shared state.
+        The application; ``app["state"]`` holds the shared state, ``app["recognizer"]`` and
+        ``app["exact_recognizer"]`` the STT engines of the ``asr`` and ``exact`` modes.
     """
-    app = web.Application(client_max_size=64 * 1024 * 1024)
+    # Bodies up to 160 MB: registered utterances travel as base64 PCM (200 × 8 s at 16 kHz).
+    app = web.Application(client_max_size=160 * 1024 * 1024)
     app["state"] = DoublesState(profile or LatencyProfile(), creds or Credentials())
     app["recognizer"] = Recognizer()
+    app["exact_recognizer"] = ExactRecognizer()
     app["synth"] = Synthesizer()
     r = app.router
     r.add_get("/v1/listen", deepgram.listen)

@@ -25,14 +25,21 @@ class Hypothesis:
     """A decoded utterance.
 
     Attributes:
-        text: Lowercase words, space separated ("" when nothing in grammar was heard).
-        words: ``(word, start_s, end_s)`` relative to the decoded audio.
+        text: Lowercase words, space separated ("" when nothing in grammar was heard); in
+            text-exact mode the registered text, already cased and punctuated.
+        words: ``(word, start_s, end_s)`` relative to the decoded audio (``word`` lowercase,
+            without punctuation).
         confidence: A 0..1 score.
+        punctuated: Whether ``text`` and ``shown`` are final (text-exact mode): renderers
+            send them unchanged instead of calling :func:`punctuate`.
+        shown: With ``punctuated``, each word as written (``"Saturday?"``).
     """
 
     text: str
     words: tuple[tuple[str, float, float], ...]
     confidence: float
+    punctuated: bool = False
+    shown: tuple[str, ...] = ()
 
 
 def normalize(phrase: str) -> str:
@@ -47,6 +54,19 @@ def punctuate(text: str) -> str:
     words = ["I" if w == "i" else "I'" + w[2:] if w.startswith("i'") else w for w in text.split()]
     out = " ".join(words)
     return out[0].upper() + out[1:] + "."
+
+
+def display_text(hyp: Hypothesis) -> str:
+    """The transcript a punctuating service sends: registered text as is, else punctuated."""
+    return hyp.text if hyp.punctuated else punctuate(hyp.text)
+
+
+def shown_words(hyp: Hypothesis) -> list[str]:
+    """Each word as a punctuating service writes it (``punctuated_word``)."""
+    if hyp.punctuated and len(hyp.shown) == len(hyp.words):
+        return list(hyp.shown)
+    shown = display_text(hyp).split()
+    return [shown[i] if i < len(shown) else w for i, (w, _, _) in enumerate(hyp.words)]
 
 
 class Recognizer:

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from loguru import logger
 
-from tests.doubles.asr import Hypothesis, punctuate
+from tests.doubles.asr import Hypothesis, display_text, shown_words
 from tests.doubles.auth import cartesia_auth_error
 from tests.doubles.stt_session import StreamingSTTSession
 
@@ -27,14 +27,19 @@ class CartesiaSTTSession(StreamingSTTSession):
         """Render a ``transcript`` message."""
         if kind != "interim" and not hyp.text:
             return None
+        # Text-exact mode sends the registered words as written; ASR mode its lowercase words.
+        shown = shown_words(hyp) if hyp.punctuated else [w for w, _, _ in hyp.words]
         return {
             "type": "transcript",
             "request_id": self.request_id,
-            "text": punctuate(hyp.text),
+            "text": display_text(hyp),
             "is_final": kind != "interim",
             "duration": round(max(0.0, seg_end - seg_start), 3),
             "language": self.language,
-            "words": [{"word": w, "start": s, "end": e} for w, s, e in self.words(hyp, seg_start)],
+            "words": [
+                {"word": shown[i], "start": s, "end": e}
+                for i, (_, s, e) in enumerate(self.words(hyp, seg_start))
+            ],
         }
 
     async def on_text(self, text: str) -> bool:
@@ -92,6 +97,7 @@ async def stt_websocket(request: web.Request) -> web.StreamResponse:
         int(q["sample_rate"]),
         ENCODINGS[encoding],
         endpoint_ms,
+        exact=request.app["exact_recognizer"],
         request_id=request_id,
         language=q.get("language", "en"),
     )

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
+import numpy as np
+
+UTTERANCE_BATCH = 50
+"""Utterances per ``stt/utterances`` request (a batch of 8 s clips at 8 kHz is ~ 7 MB)."""
+UPLOAD_TIMEOUT = 120.0
 
 
 class DoublesClient:
@@ -22,17 +29,45 @@ class DoublesClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        with httpx.Client(base_url=self.base_url, timeout=self.timeout) as http:
+    def _call(self, method: str, path: str, body: Any = None, timeout: float | None = None) -> Any:
+        with httpx.Client(base_url=self.base_url, timeout=timeout or self.timeout) as http:
             resp = http.request(method, f"/_doubles/{path}", json=body)
             resp.raise_for_status()
             return resp.json()
 
-    async def _acall(self, method: str, path: str, body: Any = None) -> Any:
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout) as http:
-            resp = await http.request(method, f"/_doubles/{path}", json=body)
+    async def _acall(
+        self, method: str, path: str, body: Any = None, timeout: float | None = None
+    ) -> Any:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=timeout or self.timeout) as h:
+            resp = await h.request(method, f"/_doubles/{path}", json=body)
             resp.raise_for_status()
             return resp.json()
+
+    @staticmethod
+    def _utterance_batches(
+        utterances: Sequence[tuple[np.ndarray, int, Sequence[str]]], append: bool, size: int
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(first index, request body)`` per batch; later batches append to the first."""
+        for start in range(0, max(len(utterances), 1), size):
+            items = [
+                {
+                    "pcm_b64": base64.b64encode(
+                        np.asarray(pcm).astype("<i2", casting="same_kind").tobytes()
+                    ).decode("ascii"),
+                    "rate": int(rate),
+                    "chunks": list(chunks),
+                }
+                for pcm, rate, chunks in utterances[start : start + size]
+            ]
+            yield start, {"utterances": items, "append": append or start > 0}
+
+    @staticmethod
+    def _merge(answers: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+        """Sum the batches' answers; rejected indices refer to the whole list."""
+        rejected = [
+            {**r, "index": r["index"] + start} for start, a in answers for r in a["rejected"]
+        ]
+        return {"registered": sum(a["registered"] for _, a in answers), "rejected": rejected}
 
     # --- sync ------------------------------------------------------------------------
 
@@ -59,6 +94,32 @@ class DoublesClient:
     def stt_phrases(self, phrases: list[str]) -> dict[str, list[str]]:
         """Set the STT grammar; returns ``{"phrases": accepted, "rejected": [...]}``."""
         return self._call("POST", "stt/phrases", {"phrases": phrases})
+
+    def stt_utterances(
+        self,
+        utterances: Sequence[tuple[np.ndarray, int, Sequence[str]]],
+        append: bool = False,
+        batch_size: int = UTTERANCE_BATCH,
+    ) -> dict[str, Any]:
+        """Register what callers will say, for ``stt_mode="exact"``.
+
+        Args:
+            utterances: ``(pcm, rate, chunks)`` each: int16 mono PCM, its rate (8000 or
+                16000), and one text per speech run (runs are split by ≥ 250 ms of silence).
+            append: Keep the utterances registered before (else they are replaced).
+            batch_size: Utterances per request.
+
+        Returns:
+            ``{"registered": n, "rejected": [{"index", "reason"}]}``.
+        """
+        batches = self._utterance_batches(utterances, append, batch_size)
+        return self._merge(
+            [(i, self._call("POST", "stt/utterances", b, UPLOAD_TIMEOUT)) for i, b in batches]
+        )
+
+    def stt_registered(self) -> dict[str, Any]:
+        """Registered utterances (texts, rate, duration, runs, matches), mode and counters."""
+        return self._call("GET", "stt/utterances")
 
     def stt_transcripts(self) -> list[dict[str, Any]]:
         """Every final transcript the STT doubles decoded."""
@@ -97,7 +158,7 @@ class DoublesClient:
         return self._call("GET", "stats")
 
     def reset(self) -> None:
-        """Clear rules, recordings, rooms and counters; restore default phrases."""
+        """Clear rules, recordings, rooms, counters and utterances; restore default phrases."""
         self._call("POST", "reset")
 
     # --- async -----------------------------------------------------------------------
@@ -121,6 +182,22 @@ class DoublesClient:
     async def astt_phrases(self, phrases: list[str]) -> dict[str, list[str]]:
         """Async :meth:`stt_phrases`."""
         return await self._acall("POST", "stt/phrases", {"phrases": phrases})
+
+    async def astt_utterances(
+        self,
+        utterances: Sequence[tuple[np.ndarray, int, Sequence[str]]],
+        append: bool = False,
+        batch_size: int = UTTERANCE_BATCH,
+    ) -> dict[str, Any]:
+        """Async :meth:`stt_utterances`."""
+        answers = []
+        for i, body in self._utterance_batches(utterances, append, batch_size):
+            answers.append((i, await self._acall("POST", "stt/utterances", body, UPLOAD_TIMEOUT)))
+        return self._merge(answers)
+
+    async def astt_registered(self) -> dict[str, Any]:
+        """Async :meth:`stt_registered`."""
+        return await self._acall("GET", "stt/utterances")
 
     async def astt_transcripts(self) -> list[dict[str, Any]]:
         """Async :meth:`stt_transcripts`."""

@@ -20,6 +20,8 @@ DEFAULT_PHRASES = [
     "goodbye",
 ]
 
+STT_MODES = ("asr", "exact")
+
 
 @dataclass
 class LatencyProfile:
@@ -35,22 +37,29 @@ class LatencyProfile:
     tts_speed: float = 3.0
     transcription_ms: int = 150
     elevenlabs_inactivity_s: float = 20.0
+    stt_mode: str = "asr"  # "asr": pocketsphinx; "exact": registered utterances' exact text
 
     def update(self, values: dict[str, Any]) -> None:
-        """Apply a partial update, rejecting unknown keys.
+        """Apply a partial update, rejecting unknown keys and bad values (all or nothing).
 
         Args:
             values: Field names mapped to new values.
 
         Raises:
             KeyError: If a key is not a profile field.
+            ValueError: If a value does not fit its field (e.g. an unknown ``stt_mode``).
         """
-        known = {f.name: f.type for f in fields(self)}
+        known = {f.name for f in fields(self)}
+        new: dict[str, Any] = {}
         for key, value in values.items():
             if key not in known:
                 raise KeyError(key)
-            current = getattr(self, key)
-            setattr(self, key, type(current)(value))
+            new[key] = type(getattr(self, key))(value)
+        mode = new.get("stt_mode", self.stt_mode)
+        if mode not in STT_MODES:
+            raise ValueError(f"stt_mode must be one of {', '.join(STT_MODES)}: {mode!r}")
+        for key, value in new.items():
+            setattr(self, key, value)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the profile as a plain dict."""

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
+import json
 from typing import Any
 
+import numpy as np
 from aiohttp import web
 
 from tests.doubles.config import DEFAULT_PHRASES
+from tests.doubles.exact import ExactRecognizer, Utterance
 from tests.doubles.livekit import rooms_snapshot
 from tests.doubles.llm_rules import validate_rules
 
@@ -62,6 +68,63 @@ async def stt_phrases(request: web.Request) -> web.Response:
     return web.json_response({"phrases": recognizer.phrases, "rejected": rejected})
 
 
+def _register_utterances(recognizer: ExactRecognizer, raw: bytes) -> dict[str, Any]:
+    """Decode a ``stt/utterances`` body and register it (blocking: runs on a thread).
+
+    Raises:
+        ValueError: If the body is not ``{"utterances": [...], "append": bool}``.
+    """
+    body = json.loads(raw or b"{}")
+    items = body.get("utterances") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise ValueError('expected {"utterances": [{"pcm_b64", "rate", "chunks"}], "append"}')
+    accepted: list[tuple[int, Utterance]] = []
+    rejected: list[dict[str, Any]] = []
+    for i, item in enumerate(items):
+        try:
+            audio = base64.b64decode(item["pcm_b64"], validate=True)
+            if len(audio) % 2:
+                raise ValueError("pcm_b64 must hold whole int16 samples")
+            chunks = item["chunks"]
+            if not isinstance(chunks, list):
+                raise ValueError("chunks must be a list of texts")
+            pcm = np.frombuffer(audio, dtype="<i2").astype(np.int16)
+            accepted.append((i, (pcm, item["rate"], chunks)))
+        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+            reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            rejected.append({"index": i, "reason": reason})
+    registered, refused = recognizer.register(
+        [u for _, u in accepted], append=bool(body.get("append"))
+    )
+    rejected += [{**r, "index": accepted[r["index"]][0]} for r in refused]
+    return {"registered": registered, "rejected": sorted(rejected, key=lambda r: r["index"])}
+
+
+async def stt_utterances(request: web.Request) -> web.Response:
+    """``POST /_doubles/stt/utterances``: register utterances for ``stt_mode`` ``"exact"``.
+
+    The body is ``{"utterances": [{"pcm_b64", "rate", "chunks"}], "append": false}`` (base64
+    int16 little-endian mono PCM; one text per speech run); the answer is
+    ``{"registered": n, "rejected": [{"index", "reason"}]}``. ``GET`` lists the registered
+    utterances (no audio) and the recogniser's counters.
+    """
+    recognizer: ExactRecognizer = request.app["exact_recognizer"]
+    if request.method == "POST":
+        raw = await request.read()
+        try:
+            answer = await asyncio.to_thread(_register_utterances, recognizer, raw)
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response(answer)
+    return web.json_response(
+        {
+            "mode": request.app["state"].profile.stt_mode,
+            "utterances": recognizer.utterances(),
+            "stats": recognizer.stats(),
+        }
+    )
+
+
 async def transcripts(request: web.Request) -> web.Response:
     """``GET /_doubles/stt/transcripts``: every final the STT doubles decoded."""
     return web.json_response({"transcripts": request.app["state"].transcripts})
@@ -106,9 +169,13 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    """``POST /_doubles/reset``: clear scripts, recordings, rooms, counters; default phrases."""
+    """``POST /_doubles/reset``: clear scripts, recordings, rooms, counters, registered
+    utterances; default phrases; the start-up profile (``stt_mode`` ``asr`` unless started
+    with another).
+    """
     request.app["state"].reset()
     request.app["recognizer"].set_phrases(DEFAULT_PHRASES)
+    request.app["exact_recognizer"].clear()
     return web.json_response({"ok": True})
 
 
@@ -120,6 +187,7 @@ def add_routes(app: web.Application) -> None:
     r.add_route("*", "/_doubles/llm/rules", llm_rules)
     r.add_get("/_doubles/llm/requests", llm_requests)
     r.add_route("*", "/_doubles/stt/phrases", stt_phrases)
+    r.add_route("*", "/_doubles/stt/utterances", stt_utterances)
     r.add_get("/_doubles/stt/transcripts", transcripts)
     r.add_get("/_doubles/twilio/requests", twilio_requests)
     r.add_get("/_doubles/livekit/sip_transfers", livekit_sip_transfers)

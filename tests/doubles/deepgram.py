@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from loguru import logger
 
-from tests.doubles.asr import Hypothesis, punctuate
+from tests.doubles.asr import Hypothesis, punctuate, shown_words
 from tests.doubles.stt_session import StreamingSTTSession
 
 MODEL_UUID = "1b2ad9a5-73a6-4d8e-b3a8-3d3b3f0d2c11"
@@ -40,15 +40,19 @@ class DeepgramSession(StreamingSTTSession):
         if kind == "interim" and not self.interim_results:
             return None
         start = self.window_start
-        transcript = punctuate(hyp.text) if self.punctuate else hyp.text
-        shown = transcript.split()
+        if hyp.punctuated:  # text-exact mode: the registered text goes out as it is
+            transcript, shown = hyp.text, shown_words(hyp)
+        elif self.punctuate:
+            transcript, shown = punctuate(hyp.text), shown_words(hyp)
+        else:
+            transcript, shown = hyp.text, [w for w, _, _ in hyp.words]
         words = [
             {
                 "word": w,
                 "start": s,
                 "end": e,
                 "confidence": round(hyp.confidence, 4),
-                "punctuated_word": shown[i] if self.punctuate and i < len(shown) else w,
+                "punctuated_word": shown[i],
             }
             for i, (w, s, e) in enumerate(self.words(hyp, seg_start))
         ]
@@ -177,6 +181,7 @@ async def listen(request: web.Request) -> web.StreamResponse:
         int(q["sample_rate"]),
         encoding,
         endpoint_ms,
+        exact=request.app["exact_recognizer"],
         request_id=request_id,
         query=q,
     )

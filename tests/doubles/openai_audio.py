@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
-from tests.doubles.asr import punctuate
+from tests.doubles.asr import display_text
 from tests.doubles.audio import encode, to_wav, wav_payload
 from tests.doubles.auth import openai_auth_error
 
@@ -63,8 +63,9 @@ async def transcriptions(request: web.Request) -> web.Response:
     if width != 2:
         return web.json_response({"error": {"message": "expected 16-bit PCM WAV"}}, status=400)
     pcm = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2")[::channels]
-    hyp = await request.app["recognizer"].decode(pcm, rate, final=True)
-    text = punctuate(hyp.text)
+    exact = state.profile.stt_mode == "exact"
+    hyp = await request.app["exact_recognizer" if exact else "recognizer"].decode(pcm, rate)
+    text = display_text(hyp)
     duration = len(pcm) / rate
     state.count(service, "requests")
     state.transcripts.append(

@@ -12,12 +12,14 @@ import json
 import time
 from typing import Any
 
+import numpy as np
 from aiohttp import web
 from loguru import logger
 
 from tests.doubles.asr import Hypothesis, Recognizer
 from tests.doubles.audio import decode
 from tests.doubles.config import DoublesState
+from tests.doubles.exact import ExactRecognizer
 from tests.doubles.segmenter import Segment, Segmenter
 
 
@@ -32,6 +34,8 @@ class StreamingSTTSession:
         sample_rate: Rate of the client's audio.
         encoding: Encoding of the client's audio.
         endpointing_ms: Silence that ends an utterance.
+        exact: The text-exact engine, used instead of ``recognizer`` while the profile's
+            ``stt_mode`` is ``"exact"`` (chosen at each decode).
     """
 
     def __init__(
@@ -43,10 +47,12 @@ class StreamingSTTSession:
         sample_rate: int,
         encoding: str,
         endpointing_ms: int,
+        exact: ExactRecognizer | None = None,
     ) -> None:
         self.ws = ws
         self.state = state
         self.recognizer = recognizer
+        self.exact = exact
         self.service = service
         self.rate = sample_rate
         self.encoding = encoding
@@ -73,6 +79,13 @@ class StreamingSTTSession:
         """Hook called when the VAD detects the start of speech."""
 
     # --- plumbing ----------------------------------------------------------------
+
+    async def decode(self, pcm: np.ndarray, final: bool) -> Hypothesis:
+        """Decode with the engine of the current ``stt_mode``."""
+        engine: Recognizer | ExactRecognizer = self.recognizer
+        if self.exact is not None and self.state.profile.stt_mode == "exact":
+            engine = self.exact
+        return await engine.decode(pcm, self.rate, final=final)
 
     async def send(self, msg: dict[str, Any]) -> None:
         """Send one JSON message if the socket is still open."""
@@ -120,7 +133,7 @@ class StreamingSTTSession:
                     self._interim = asyncio.create_task(self._emit_interim(snap))
 
     async def _emit_interim(self, snap: Segment) -> None:
-        hyp = await self.recognizer.decode(snap.pcm, self.rate, final=False)
+        hyp = await self.decode(snap.pcm, final=False)
         if not hyp.text or snap.seg_id in self._finalized_ids:
             return
         msg = self.render(hyp, snap.start, snap.end, "interim")
@@ -151,7 +164,7 @@ class StreamingSTTSession:
         self, seg: Segment | None, due: float, kind: str, prev: asyncio.Task | None
     ) -> None:
         if seg is not None:
-            hyp = await self.recognizer.decode(seg.pcm, self.rate, final=True)
+            hyp = await self.decode(seg.pcm, final=True)
             start, end = seg.start, seg.end
         else:
             hyp, start, end = Hypothesis("", (), 0.0), self.window_start, self.seg.now
