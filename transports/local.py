@@ -1,4 +1,8 @@
-"""The machine's own microphone and speaker (PyAudio via PortAudio)."""
+"""The machine's own microphone and speaker (PyAudio via PortAudio).
+
+PyAudio's blocking write returns once PortAudio's host buffer has room, so the call's
+``PlayoutGate`` pauses the speaker within that buffer's latency.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pipecat.transports.local.audio import (
 )
 
 from transports.kinds import AUDIO, TransportKind
+from transports.playout import PlayoutGate, PlayoutGateFilter, attach_playout_gate
 
 
 class _DrainingOutput(LocalAudioOutputTransport):
@@ -42,13 +47,17 @@ class _LocalTransport(LocalAudioTransport):
 
 
 def local_transport() -> LocalAudioTransport:
-    """Talk through the default input and output devices."""
+    """Talk through the default input and output devices (with the call's ``PlayoutGate``)."""
     audio = AUDIO[TransportKind.LOCAL]
-    return _LocalTransport(
+    gate = PlayoutGate()
+    transport = _LocalTransport(
         LocalAudioTransportParams(
             audio_in_enabled=True,
             audio_out_enabled=True,
             audio_in_sample_rate=audio.in_rate,
             audio_out_sample_rate=audio.out_rate,
+            audio_out_filter=PlayoutGateFilter(gate),
         )
     )
+    attach_playout_gate(transport, gate)
+    return transport

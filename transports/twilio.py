@@ -1,19 +1,25 @@
-"""Twilio Media Streams: FastAPI websocket + Twilio serializer, hang-up via our REST base URL."""
+"""Twilio Media Streams: FastAPI websocket + Twilio serializer, hang-up via our REST base URL.
+
+The output is ``TwilioPlayoutOutput`` (``transports.twilio_playout``): audio paced to real time
+with a bounded lead, Twilio marks to know what the caller has heard, and the call's
+``PlayoutGate`` (``transports.playout``) to pause, replay or discard it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
 
 from config import Settings
 from transports.kinds import AUDIO, TransportKind
+from transports.playout import PlayoutGate, PlayoutGateFilter, attach_playout_gate
+from transports.twilio_playout import TwilioPlayoutSerializer, TwilioPlayoutTransport
 
 
 def twilio_serializer(
     settings: Settings, *, stream_sid: str, call_sid: str | None, hang_up: bool = True
-) -> TwilioFrameSerializer:
+) -> TwilioPlayoutSerializer:
     """Build the serializer; with ``hang_up`` the call is completed over REST when it ends.
 
     Args:
@@ -23,17 +29,17 @@ def twilio_serializer(
         hang_up: Complete the call through Twilio REST when the pipeline ends.
 
     Returns:
-        The serializer for the transport.
+        The serializer for the transport (it also reads Twilio's mark acknowledgements).
     """
     token = settings.twilio_auth_token
     can_hang_up = hang_up and bool(call_sid and settings.twilio_account_sid and token)
-    return TwilioFrameSerializer(
-        stream_sid=stream_sid,
+    return TwilioPlayoutSerializer(
+        stream_sid,
         call_sid=call_sid,
         account_sid=settings.twilio_account_sid if can_hang_up else None,
         auth_token=token.get_secret_value() if (token and can_hang_up) else None,
         base_url=settings.twilio_http_url,
-        params=TwilioFrameSerializer.InputParams(
+        params=TwilioPlayoutSerializer.InputParams(
             twilio_sample_rate=8000, auto_hang_up=can_hang_up
         ),
     )
@@ -47,18 +53,26 @@ def twilio_transport(
     call_sid: str | None,
     hang_up: bool = True,
 ) -> FastAPIWebsocketTransport:
-    """A transport for an accepted Twilio media-stream websocket whose ``start`` was read."""
+    """A transport for an accepted Twilio media-stream websocket whose ``start`` was read.
+
+    Its gate: ``transports.playout.playout_gate(transport)``.
+    """
     audio = AUDIO[TransportKind.TWILIO]
-    return FastAPIWebsocketTransport(
+    gate = PlayoutGate()
+    transport = TwilioPlayoutTransport(
         websocket=websocket,
         params=FastAPIWebsocketParams(
             audio_in_enabled=True,
             audio_out_enabled=True,
             audio_in_sample_rate=audio.in_rate,
             audio_out_sample_rate=audio.out_rate,
+            audio_out_filter=PlayoutGateFilter(gate),
             add_wav_header=False,
             serializer=twilio_serializer(
                 settings, stream_sid=stream_sid, call_sid=call_sid, hang_up=hang_up
             ),
         ),
     )
+    gate.attach_remote(transport.output())
+    attach_playout_gate(transport, gate)
+    return transport

@@ -1,4 +1,9 @@
-"""Browser WebRTC without a media server (SmallWebRTC, peer-to-peer with the launcher)."""
+"""Browser WebRTC without a media server (SmallWebRTC, peer-to-peer with the launcher).
+
+SmallWebRTC's output write awaits the audio track's consumption of the chunk (aiortc pulls
+10 ms at a time in real time), so the call's ``PlayoutGate`` pauses the browser's audio within
+a chunk (plus the browser's jitter buffer).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pipecat.transports.base_transport import TransportParams
 from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
 
 from transports.kinds import AUDIO, TransportKind
+from transports.playout import PlayoutGate, PlayoutGateFilter, attach_playout_gate
 
 PEER_TIMEOUT_SECS = 5.0
 
@@ -37,8 +43,9 @@ async def _watch_peer(connection: Any, timeout: float) -> None:
 def webrtc_transport(
     connection: Any, peer_timeout: float = PEER_TIMEOUT_SECS
 ) -> SmallWebRTCTransport:
-    """A transport over an established ``SmallWebRTCConnection``."""
+    """A transport over an established ``SmallWebRTCConnection`` (with its ``PlayoutGate``)."""
     audio = AUDIO[TransportKind.WEBRTC]
+    gate = PlayoutGate()
     transport = SmallWebRTCTransport(
         webrtc_connection=connection,
         params=TransportParams(
@@ -46,8 +53,10 @@ def webrtc_transport(
             audio_out_enabled=True,
             audio_in_sample_rate=audio.in_rate,
             audio_out_sample_rate=audio.out_rate,
+            audio_out_filter=PlayoutGateFilter(gate),
         ),
     )
+    attach_playout_gate(transport, gate)
     watchers: set[asyncio.Task[None]] = set()
 
     @transport.event_handler("on_client_connected")
