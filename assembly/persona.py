@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from providers.spec import ServiceSpec, llm, stt, tts
 from tools.declared import ClientTool, WebhookTool
@@ -20,31 +20,60 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 
 class TurnSettings(BaseModel):
-    """How the persona takes turns with the caller.
+    """How the persona takes turns with the caller (see README, "Turn-taking").
 
     Attributes:
-        end_of_turn: ``smart_turn`` (smart-turn v3 model, the default) or ``silence`` (a plain
-            silence timeout of ``silence_secs``).
+        end_of_turn: ``adaptive`` (default: one decision from the words, smart-turn v3 and
+            the silence so far, ``turntaking/``), ``smart_turn`` (Pipecat's smart-turn
+            strategy alone, with its 3 s fallback) or ``silence`` (a plain silence timeout of
+            ``silence_secs``).
+        max_wait_secs: Adaptive: the most silence the bot gives an unfinished-sounding
+            utterance ("I'd like to book an appointment for ...") before it answers anyway.
+        hold_secs: Adaptive: the most silence an utterance whose words don't tell ("My name is
+            Sarah Johnson") waits when smart-turn is near-certain it is unfinished.
+        veto_threshold: Adaptive: smart-turn probability below which it may hold such an
+            utterance (kept low: the model misjudges some voices, see README).
         silence_secs: Silence that ends a turn when ``end_of_turn="silence"``.
+        barge_in: ``adaptive`` (default: caller speech over the bot pauses it, then a
+            backchannel resumes it and a real interruption stops it), ``immediate`` (any
+            speech stops the bot) or ``off`` (the bot finishes its sentence).
+        interrupt_after_secs: Adaptive barge-in: speech over the bot that lasts this long
+            interrupts even before its words are transcribed.
+        resume_after_secs: Adaptive barge-in: wait this long after the caller stops for the
+            words of what they said; nothing transcribed (a cough) resumes the bot.
+        extra_backchannels: More acknowledgements that must not interrupt ("you bet").
         vad_start_secs: Speech needed before VAD reports the caller started speaking.
-        vad_stop_secs: Silence before VAD reports the caller stopped (smart-turn decides after).
+        vad_stop_secs: Silence before VAD reports the caller stopped (the decision follows).
         vad_confidence: Silero confidence threshold.
-        interrupt_min_words: 0 lets any speech interrupt the bot; N requires N transcribed words
-            while the bot is speaking (keeps "mm-hmm" from interrupting).
-        allow_interruptions: False keeps the bot talking over the caller.
-        user_idle_secs: Prompt a quiet caller after this long; 0 disables it.
+        user_idle_secs: After this much silence from the caller the bot says ``idle_prompt``;
+            after the same again it says ``idle_goodbye`` and hangs up. 0 disables it.
+        idle_prompt: What the bot says to a quiet caller, in the persona's words.
+        idle_goodbye: What the bot says before hanging up on a caller who stayed quiet.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    end_of_turn: Literal["smart_turn", "silence"] = "smart_turn"
+    end_of_turn: Literal["adaptive", "smart_turn", "silence"] = "adaptive"
+    max_wait_secs: float = Field(default=1.6, ge=0.5, le=4.0)
+    hold_secs: float = Field(default=0.8, ge=0.0, le=3.0)
+    veto_threshold: float = Field(default=0.05, ge=0, lt=1)
     silence_secs: float = Field(default=0.6, gt=0, le=5)
+    barge_in: Literal["adaptive", "immediate", "off"] = "adaptive"
+    interrupt_after_secs: float = Field(default=1.0, ge=0.3, le=3.0)
+    resume_after_secs: float = Field(default=0.4, ge=0.1, le=2.0)
+    extra_backchannels: tuple[str, ...] = ()
     vad_start_secs: float = Field(default=0.2, gt=0, le=2)
     vad_stop_secs: float = Field(default=0.2, gt=0, le=2)
     vad_confidence: float = Field(default=0.7, gt=0, lt=1)
-    interrupt_min_words: int = Field(default=0, ge=0, le=10)
-    allow_interruptions: bool = True
     user_idle_secs: float = Field(default=0, ge=0)
+    idle_prompt: str = "Are you still there?"
+    idle_goodbye: str = "I haven't heard from you, so I'll hang up now. Goodbye!"
+
+    @model_validator(mode="after")
+    def _hold_within_cap(self) -> TurnSettings:
+        if self.hold_secs > self.max_wait_secs:
+            raise ValueError("hold_secs must not exceed max_wait_secs")
+        return self
 
 
 class Persona(BaseModel):

@@ -19,15 +19,17 @@ from pipecat.processors.aggregators.llm_response_universal import LLMContextAggr
 from pipecat.processors.frame_processor import FrameProcessor
 
 from assembly.call import CallContext
+from assembly.idle import wire_quiet_caller
 from assembly.persona import Persona
 from assembly.plugins import CallPlugin, Slot
 from assembly.templates import render
-from assembly.turns import user_aggregator_params
+from assembly.turns import TurnTaking, turn_taking
 from assembly.warmup import prewarm
 from config import Settings
 from providers import Services, build_services
 from tools.wiring import call_tools
 from transports.kinds import AUDIO, TransportKind
+from transports.playout import playout_gate
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Call:
     first_speech_secs: float | None = None
     tool_seconds: list[float] = field(default_factory=list)  # time each tool call took
     resources: dict[str, Any] = field(default_factory=dict)
+    turn_taking: TurnTaking | None = None
 
     async def greet(self) -> None:
         """Speak the greeting straight through TTS (no LLM round trip); once per call."""
@@ -121,9 +124,8 @@ def build_call(
     )
     tools = call_tools(persona, settings)  # schemas with guarded handlers, and the filler
     context = LLMContext(tools=tools.schemas) if tools.schemas else LLMContext()
-    user_agg, assistant_agg = LLMContextAggregatorPair(
-        context, user_params=user_aggregator_params(persona.turns)
-    )
+    turns = turn_taking(persona.turns, playout_gate(transport))
+    user_agg, assistant_agg = LLMContextAggregatorPair(context, user_params=turns.params)
     call = Call(
         ctx=ctx,
         persona=persona,
@@ -136,6 +138,7 @@ def build_call(
         prompt=prompt,
         plugins=list(plugins or []),
         resources={"settings": settings, **(resources or {})},
+        turn_taking=turns,
     )
     slots = _slots(call.plugins, call)
     call.pipeline = Pipeline(
@@ -173,6 +176,7 @@ def build_call(
         processor_unusable_policy=ProcessorUnusablePolicy.CANCEL,
     )
     _wire_events(call)
+    wire_quiet_caller(call)
     return call
 
 

@@ -1,15 +1,23 @@
-"""Turn-taking: a persona's ``TurnSettings`` → VAD and Pipecat user turn strategies."""
+"""Turn-taking: a persona's ``TurnSettings`` → VAD and Pipecat user turn strategies.
+
+The defaults (``adaptive`` end of turn and barge-in) come from ``turntaking/``; the Pipecat
+strategies they replace stay available per persona (``smart_turn``, ``silence``,
+``immediate``, ``off``).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.processors.aggregators.llm_response_universal import LLMUserAggregatorParams
 from pipecat.turns.user_start import (
-    MinWordsUserTurnStartStrategy,
+    BaseUserTurnStartStrategy,
     TranscriptionUserTurnStartStrategy,
     VADUserTurnStartStrategy,
 )
 from pipecat.turns.user_stop import (
+    BaseUserTurnStopStrategy,
     SpeechTimeoutUserTurnStopStrategy,
     TurnAnalyzerUserTurnStopStrategy,
 )
@@ -17,32 +25,76 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from assembly.models import SharedSileroVADAnalyzer, SharedSmartTurnAnalyzer
 from assembly.persona import TurnSettings
+from transports.playout import PlayoutGate
+from turntaking.acoustic import TurnModel
+from turntaking.barge_in import BargeInPolicy, BargeInStartStrategy
+from turntaking.decision import EndOfTurnPolicy
+from turntaking.end_of_turn import EndOfTurnStopStrategy
 
 
-def turn_strategies(turns: TurnSettings) -> UserTurnStrategies:
-    """Start and stop strategies for the persona's turn settings."""
-    interrupt = turns.allow_interruptions
-    if turns.interrupt_min_words > 0:
-        # VAD would fire first and interrupt on any sound, so it is replaced, not extended.
-        start = [
-            MinWordsUserTurnStartStrategy(
-                min_words=turns.interrupt_min_words, enable_interruptions=interrupt
-            )
-        ]
-    else:
-        start = [
-            VADUserTurnStartStrategy(enable_interruptions=interrupt),
-            TranscriptionUserTurnStartStrategy(enable_interruptions=interrupt),
-        ]
+@dataclass
+class TurnTaking:
+    """A call's turn-taking parts.
+
+    Attributes:
+        params: The user aggregator's parameters (VAD, strategies, idle timeout).
+        barge_in: The adaptive barge-in strategy, when the persona uses it.
+        end_of_turn: The adaptive end-of-turn strategy, when the persona uses it.
+    """
+
+    params: LLMUserAggregatorParams
+    barge_in: BargeInStartStrategy | None = None
+    end_of_turn: EndOfTurnStopStrategy | None = None
+
+
+def barge_in_policy(turns: TurnSettings) -> BargeInPolicy:
+    """The barge-in policy of a persona's settings."""
+    return BargeInPolicy(
+        mode=turns.barge_in,
+        interrupt_after_secs=turns.interrupt_after_secs,
+        resume_after_secs=turns.resume_after_secs,
+        extra_backchannels=frozenset(p.lower() for p in turns.extra_backchannels),
+    )
+
+
+def end_of_turn_policy(turns: TurnSettings) -> EndOfTurnPolicy:
+    """The end-of-turn policy of a persona's settings."""
+    return EndOfTurnPolicy(
+        max_wait_secs=turns.max_wait_secs,
+        hold_secs=turns.hold_secs,
+        veto_threshold=turns.veto_threshold,
+    )
+
+
+def _start(turns: TurnSettings, gate: PlayoutGate | None) -> list[BaseUserTurnStartStrategy]:
+    if turns.barge_in == "adaptive":
+        return [BargeInStartStrategy(policy=barge_in_policy(turns), gate=gate)]
+    interrupt = turns.barge_in == "immediate"
+    return [
+        VADUserTurnStartStrategy(enable_interruptions=interrupt),
+        TranscriptionUserTurnStartStrategy(enable_interruptions=interrupt),
+    ]
+
+
+def _stop(turns: TurnSettings) -> list[BaseUserTurnStopStrategy]:
+    if turns.end_of_turn == "adaptive":
+        return [EndOfTurnStopStrategy(policy=end_of_turn_policy(turns), model=TurnModel())]
     if turns.end_of_turn == "smart_turn":
-        stop = [TurnAnalyzerUserTurnStopStrategy(turn_analyzer=SharedSmartTurnAnalyzer())]
-    else:
-        stop = [SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=turns.silence_secs)]
-    return UserTurnStrategies(start=start, stop=stop)
+        return [TurnAnalyzerUserTurnStopStrategy(turn_analyzer=SharedSmartTurnAnalyzer())]
+    return [SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=turns.silence_secs)]
 
 
-def user_aggregator_params(turns: TurnSettings) -> LLMUserAggregatorParams:
-    """User aggregator parameters: Silero VAD (where it belongs in 1.14) plus strategies."""
+def turn_taking(turns: TurnSettings, gate: PlayoutGate | None = None) -> TurnTaking:
+    """Build a call's turn-taking: Silero VAD (where it belongs in 1.14) plus strategies.
+
+    Args:
+        turns: The persona's settings.
+        gate: The call's playout gate (pauses the bot's audio during a barge-in).
+
+    Returns:
+        The aggregator parameters and the adaptive strategies, if any.
+    """
+    start, stop = _start(turns, gate), _stop(turns)
     vad = SharedSileroVADAnalyzer(
         params=VADParams(
             confidence=turns.vad_confidence,
@@ -50,8 +102,20 @@ def user_aggregator_params(turns: TurnSettings) -> LLMUserAggregatorParams:
             stop_secs=turns.vad_stop_secs,
         )
     )
-    return LLMUserAggregatorParams(
+    params = LLMUserAggregatorParams(
         vad_analyzer=vad,
-        user_turn_strategies=turn_strategies(turns),
+        user_turn_strategies=UserTurnStrategies(start=start, stop=stop),
         user_idle_timeout=turns.user_idle_secs,
     )
+    return TurnTaking(
+        params=params,
+        barge_in=next((s for s in start if isinstance(s, BargeInStartStrategy)), None),
+        end_of_turn=next((s for s in stop if isinstance(s, EndOfTurnStopStrategy)), None),
+    )
+
+
+def user_aggregator_params(
+    turns: TurnSettings, gate: PlayoutGate | None = None
+) -> LLMUserAggregatorParams:
+    """User aggregator parameters for a persona's settings (see ``turn_taking``)."""
+    return turn_taking(turns, gate).params

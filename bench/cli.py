@@ -51,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     rooms = sub.add_parser("rooms", help="room request -> bot joined (LiveKit), sequential")
     rooms.add_argument("--rooms", type=int, default=20, help="room requests, one after another")
     _common(rooms)
+    turns = sub.add_parser("turns", help="turn-taking at the caller at 1, 10 and 20 calls")
+    turns.add_argument("--levels", type=int, nargs="+", default=[1, 10, 20],
+                       help="concurrent calls per level (default 1 10 20)")
+    turns.add_argument("--counts", default=None,
+                       help='measured turns per kind, JSON (default {"complete": 40, '
+                            '"pause": 20 (per pause length), "backchannel": 24, "interrupt": 20})')
+    turns.add_argument("--voices", nargs="+", default=None, help="only these corpus voices")
+    turns.add_argument("--launcher-dir", type=Path, default=None,
+                       help="run the launcher of another checkout (e.g. a baseline commit)")
+    _common(turns)
     from bench.memory import add_memory_parser
 
     add_memory_parser(sub)
@@ -90,6 +100,19 @@ def main(argv: list[str] | None = None) -> int:
             cfg = CallsConfig(args.calls, args.turns, args.transport, args.ramp_secs, args.out,
                               env, profile, args.vad_stop_secs)
             return run(cfg, command)
+        if args.command == "turns":
+            import json
+
+            from bench.turn_plan import DEFAULT_COUNTS
+            from bench.turns import TurnsConfig
+            from bench.turns import run as run_turns
+
+            counts = {**DEFAULT_COUNTS, **json.loads(args.counts or "{}")}
+            return run_turns(
+                TurnsConfig(args.levels, counts, args.voices, profile, env, args.launcher_dir,
+                            args.out),
+                command,
+            )
         if args.command == "rooms":
             from bench.rooms import RoomsConfig
             from bench.rooms import run as run_rooms

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,23 +96,30 @@ def prepare_doubles(client: DoublesClient) -> None:
 
 
 @contextmanager
-def running_stack(profile: dict[str, Any], launcher_env: dict[str, str]) -> Iterator[Stack]:
+def running_stack(
+    profile: dict[str, Any],
+    launcher_env: dict[str, str],
+    prepare: Callable[[DoublesClient], None] = prepare_doubles,
+    launcher_dir: Path | None = None,
+) -> Iterator[Stack]:
     """Doubles + launcher for the duration of the ``with`` block; both stopped by PID after.
 
     Args:
         profile: Latency profile overrides for the doubles.
         launcher_env: Extra launcher environment (wins over the doubles' env).
+        prepare: Registers what the callers say and what the LLM answers.
+        launcher_dir: Run the launcher of another checkout (a baseline commit).
 
     Yields:
         The running stack.
     """
     with DoublesProcess(profile=profile) as doubles:
         assert doubles.client is not None
-        prepare_doubles(doubles.client)
+        prepare(doubles.client)
         # The product's default process model (the test suite's launchers pin inprocess).
         default_model = str(Settings.model_fields["process_model"].default)
         launcher = LauncherProcess(
-            {**doubles.env(), "PROCESS_MODEL": default_model, **launcher_env}
+            {**doubles.env(), "PROCESS_MODEL": default_model, **launcher_env}, cwd=launcher_dir
         )
         launcher.start()
         try:

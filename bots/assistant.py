@@ -51,7 +51,7 @@ PERSONA = Persona(
             secret="$TOOL_WEBHOOK_SECRET",
         ),
     ),
-    turns=TurnSettings(end_of_turn="silence", silence_secs=0.7),
+    turns=TurnSettings(),
 )
 
 

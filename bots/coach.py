@@ -25,7 +25,11 @@ PERSONA = Persona(
     llm=llm("groq", model="llama-3.3-70b-versatile", temperature=0.7),
     tts=tts("elevenlabs", voice="pNInz6obpgDQGcFmaJgB", stability=0.4, similarity_boost=0.8),
     tools=("end_call",),
-    turns=TurnSettings(end_of_turn="smart_turn"),
+    turns=TurnSettings(  # patient: learners pause mid-sentence to find words
+        max_wait_secs=2.5,
+        hold_secs=1.2,
+        interrupt_after_secs=1.2,
+    ),
     analysis_fields={
         "feedback": "two or three sentences of concrete feedback for the learner",
     },

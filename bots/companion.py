@@ -23,7 +23,12 @@ PERSONA = Persona(
     tts=tts("cartesia", voice="a0e99841-438c-4a64-b679-ae501e7d6091", speed=1.05),
     tools=("end_call", "get_battery_level", "get_location", "set_flashlight", "vibrate"),
     memory=True,
-    turns=TurnSettings(end_of_turn="smart_turn", interrupt_min_words=2, user_idle_secs=15),
+    turns=TurnSettings(
+        max_wait_secs=2.0,
+        user_idle_secs=15,
+        idle_prompt="Still with me? No rush.",
+        idle_goodbye="Let's pick this up another time. Talk soon, bye!",
+    ),
 )
 
 

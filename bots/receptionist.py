@@ -45,7 +45,12 @@ PERSONA = Persona(
         "check_availability",
         "book_appointment",
     ),
-    turns=TurnSettings(end_of_turn="smart_turn", user_idle_secs=10),
+    turns=TurnSettings(  # brisk: callers expect a quick answer; a dangling "for ..." gets 1.5 s
+        max_wait_secs=1.5,
+        user_idle_secs=10,
+        idle_prompt="Are you still there? Take your time.",
+        idle_goodbye="It seems we got disconnected. Please call back anytime. Goodbye!",
+    ),
 )
 
 

@@ -69,6 +69,32 @@ class LauncherMetrics:
             ["reason"],
             registry=self.registry,
         )
+        # --- turn-taking (processors/turn_metrics.py) ---
+        self.turn_ends = Counter(
+            "switchboard_turn_ends",
+            "Caller turns ended, by why (words, acoustic, hold, cap, no_words)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.turn_end_silence_seconds = Histogram(
+            "switchboard_turn_end_silence_seconds",
+            "Silence after the caller's voice when their turn was ended",
+            buckets=_STAGE_BUCKETS,
+            registry=self.registry,
+        )
+        self.barge_ins = Counter(
+            "switchboard_barge_ins",
+            "Caller speech over the bot, by outcome (backchannel: resumed; interruption)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.barge_in_pause_seconds = Histogram(
+            "switchboard_barge_in_pause_seconds",
+            "How long the bot was paused before a barge-in was decided",
+            ["outcome"],
+            buckets=_STAGE_BUCKETS,
+            registry=self.registry,
+        )
         self.loop_lag_seconds = Histogram(
             "switchboard_event_loop_lag_seconds",
             "How late the event loop ran a timer (sampled every 100 ms)",

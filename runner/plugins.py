@@ -13,6 +13,7 @@ from processors.latency_breakdown import LatencyBreakdownPlugin
 from processors.memory_recall import MemoryPlugin
 from processors.recording import CallRecording
 from processors.transcript_store import TranscriptStore
+from processors.turn_metrics import TurnTakingMetrics
 from runner.limits import CallLimits
 from storage import Storage
 
@@ -31,6 +32,7 @@ def default_plugins(settings: Settings, metrics: Any, storage: Storage) -> list[
         CallRecording(storage, settings),
         CallLimits(settings.max_call_duration_secs, settings.idle_hangup_secs),
         LatencyBreakdownPlugin(storage, metrics),
+        TurnTakingMetrics(metrics),
         CostPlugin(Prices.from_settings(settings), storage),
         MemoryPlugin(settings, memory_backend(settings, storage), metrics),
     ]

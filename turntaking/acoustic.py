@@ -100,3 +100,68 @@ class TurnModel:
             probability=float(result["probability"]),
             e2e_processing_time_ms=(time.perf_counter() - started) * 1000,
         )
+
+
+class VoiceResumption:
+    """Notices the caller talking again before the VAD reports it.
+
+    Silero needs ``start_secs`` (0.2 s) of confident speech, and soft onsets take longer, so
+    after a mid-sentence pause the VAD can report the resumed speech 0.3-0.6 s late: long
+    enough for a decision to answer the first half. Loud audio after the pause (well above the
+    silence, relative to the turn's own voice level), or new words from the STT, hold the
+    decision until the VAD confirms or the audio falls quiet again.
+
+    Args:
+        hold_secs: How long one loud chunk or new word holds the decision.
+        min_loud_secs: Loud audio needed before it counts (a click does not).
+        ratio: Loud means RMS above this share of the turn's voice level.
+        floor: ... and above this absolute RMS (int16).
+    """
+
+    def __init__(
+        self,
+        hold_secs: float = 0.3,
+        min_loud_secs: float = 0.06,
+        ratio: float = 0.25,
+        floor: float = 250.0,
+    ) -> None:
+        self._hold_secs = hold_secs
+        self._min_loud_secs = min_loud_secs
+        self._ratio = ratio
+        self._floor = floor
+        self._voice_level = 0.0
+        self._loud_secs = 0.0
+        self._until = -1.0
+
+    def reset(self) -> None:
+        """A new turn: forget the voice level and any hold."""
+        self._voice_level, self._loud_secs, self._until = 0.0, 0.0, -1.0
+
+    @staticmethod
+    def _rms(audio: bytes) -> float:
+        samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32)
+        return float(np.sqrt(np.mean(samples * samples))) if len(samples) else 0.0
+
+    def voice(self, audio: bytes) -> None:
+        """A chunk the VAD calls speech: track the caller's voice level (slow average)."""
+        rms = self._rms(audio)
+        self._voice_level = rms if self._voice_level == 0 else 0.95 * self._voice_level + 0.05 * rms
+        self._loud_secs = 0.0
+
+    def silence(self, audio: bytes, now: float, rate: int) -> None:
+        """A chunk after the VAD's stop: is the caller audibly back?"""
+        threshold = max(self._floor, self._ratio * self._voice_level)
+        if self._rms(audio) > threshold:
+            self._loud_secs += len(audio) / 2 / rate
+            if self._loud_secs >= self._min_loud_secs:
+                self._until = now + self._hold_secs
+        else:
+            self._loud_secs = 0.0
+
+    def words(self, now: float) -> None:
+        """The STT heard new words after the VAD's stop."""
+        self._until = now + self._hold_secs
+
+    def resuming(self, now: float) -> bool:
+        """Whether the decision should wait for the VAD to catch up."""
+        return now < self._until

@@ -20,17 +20,22 @@ class EndOfTurnPolicy:
     Attributes:
         max_wait_secs: The cap: silence after which even an unfinished-sounding utterance
             ("... an appointment for") is answered.
-        hold_secs: Silence after which a neutral utterance is answered although smart-turn
-            says it does not sound finished (the model misjudges some voices).
-        complete_threshold: Smart-turn probability from which a neutral utterance counts as
-            finished.
+        hold_secs: Silence up to which a neutral utterance waits when smart-turn is
+            near-certain it is unfinished (probability below ``veto_threshold``).
+        veto_threshold: Smart-turn probability below which it may hold a neutral utterance.
+            Low on purpose: on the benchmark's nine synthetic voices the model scores a third
+            of complete statements below 0.5 and most closings below 0.1 (``bench/
+            smart_turn_study.py``), so only a near-certain "unfinished" may delay an answer.
+        model_wait_secs: Silence up to which a neutral utterance waits for smart-turn's
+            answer when the words are in first.
         transcript_wait_secs: Silence after which the words in hand count as final when the
             STT cannot confirm a final transcript (its p99 time to final).
     """
 
     max_wait_secs: float = 1.6
-    hold_secs: float = 0.45
-    complete_threshold: float = 0.5
+    hold_secs: float = 0.8
+    veto_threshold: float = 0.05
+    model_wait_secs: float = 0.45
     transcript_wait_secs: float = 0.35
 
 
@@ -43,12 +48,15 @@ class TurnSignals:
         text: The turn's words so far: final transcripts, then the latest interim.
         final: Whether a final transcript covers the caller's latest speech.
         probability: Smart-turn's probability that the turn is finished; None while it runs.
+        has_final_words: Whether any final transcript has words: only finals reach the LLM,
+            so a turn whose words are all interim is not answered yet.
     """
 
     silence_secs: float
     text: str
     final: bool
     probability: float | None
+    has_final_words: bool = True
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,11 @@ class Verdict:
 
     Attributes:
         answer: Answer now.
-        reason: Why (``words``, ``acoustic``, ``hold``, ``cap``, ``no_words``), or what the
-            decision waits for (``wait_words``, ``wait_final``, ``wait_model``, ``wait_more``).
+        reason: Why (``words``: complete words; ``acoustic``: neutral words and smart-turn
+            did not object; ``model_late``: neutral words, smart-turn too slow to ask;
+            ``hold``: smart-turn's objection timed out; ``cap``: unfinished words timed out;
+            ``no_words``), or what it waits for (``wait_words``, ``wait_final``,
+            ``wait_model``, ``wait_more``).
         wait_until_secs: When waiting: the silence at which to decide again at the latest (the
             decision is also re-run when any signal changes). None when answering.
     """
@@ -82,7 +93,7 @@ def decide(s: TurnSignals, policy: EndOfTurnPolicy) -> Verdict:
     Returns:
         The verdict.
     """
-    if not s.text.strip():
+    if not s.text.strip() or not s.has_final_words:
         # Nothing transcribed yet: the words are needed to answer at all. A segmented STT
         # (Whisper-style) only transcribes after the speech ends, so wait for it, bounded.
         limit = max(policy.max_wait_secs, policy.transcript_wait_secs)
@@ -98,8 +109,12 @@ def decide(s: TurnSignals, policy: EndOfTurnPolicy) -> Verdict:
         if s.silence_secs >= policy.max_wait_secs:
             return Verdict(True, "cap")
         return _wait("wait_more", policy.max_wait_secs)
-    if s.probability is not None and s.probability >= policy.complete_threshold:
+    if s.probability is None:
+        if s.silence_secs >= policy.model_wait_secs:
+            return Verdict(True, "model_late")
+        return _wait("wait_model", policy.model_wait_secs)
+    if s.probability >= policy.veto_threshold:
         return Verdict(True, "acoustic")
     if s.silence_secs >= policy.hold_secs:
         return Verdict(True, "hold")
-    return _wait("wait_model" if s.probability is None else "wait_more", policy.hold_secs)
+    return _wait("wait_more", policy.hold_secs)

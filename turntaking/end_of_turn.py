@@ -31,11 +31,12 @@ from pipecat.processors.frame_processor import FrameProcessorSetup
 from pipecat.turns.types import ProcessFrameResult
 from pipecat.turns.user_stop import BaseUserTurnStopStrategy
 
-from turntaking.acoustic import PRE_SPEECH_SECS, AudioRing, TurnModel
+from turntaking.acoustic import PRE_SPEECH_SECS, AudioRing, TurnModel, VoiceResumption
 from turntaking.decision import EndOfTurnPolicy, TurnSignals, Verdict, decide
 from turntaking.lexicon import text_cue
 
 STALLED_AUDIO_SECS = 1.0  # no audio for this long: count silence on the wall clock instead
+RESUME_HOLD_LIMIT_SECS = 1.0  # a resumption the VAD never confirms holds at most this past the cap
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         self._policy = policy
         self._model = model
         self._audio = AudioRing()
+        self._resumption = VoiceResumption()
+        self._closed = False  # a finalized transcript covered everything before the VAD stop
         self._turn = False
         self._speaking = False
         self._utterance_start: float | None = None  # audio clock, last VAD start
@@ -110,6 +113,7 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         await self._cancel_tasks()
         self._turn = True
         self._just_started = True
+        self._resumption.reset()
         self._finals, self._interim, self._probability = [], "", None
         self._speech_start = None
 
@@ -142,6 +146,10 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         if isinstance(frame, InputAudioRawFrame):
             self._audio.append(frame.audio)
             self._last_audio_wall = time.monotonic()
+            if self._speaking:
+                self._resumption.voice(frame.audio)
+            elif self._deadline is not None:
+                self._resumption.silence(frame.audio, self._audio.now, self._audio.rate)
             if self._deadline is not None and self._silence() >= self._deadline:
                 await self._evaluate()
         elif isinstance(frame, VADUserStartedSpeakingFrame):
@@ -155,6 +163,7 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             self._voice_end = max(0.0, self._audio.now - frame.stop_secs)
             self._voice_end_wall = time.monotonic() - frame.stop_secs
             self._finalized = False
+            self._closed = False
             if self._turn:
                 self._start_inference()
                 await self._evaluate()
@@ -172,9 +181,12 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             self._finals.append(text.strip())
             self._interim = ""
             self._finalized = finalized
+            self._closed = self._closed or (finalized and not self._speaking)
         else:
             self._interim = text.strip()
             self._finalized = False
+            if self._closed and not self._speaking:
+                self._resumption.words(self._audio.now)  # words after the final: caller's back
         if not self._speaking and self._voice_end is None:
             # Words with no VAD stop (the VAD missed the speech): silence counts from now.
             self._voice_end = self._audio.now
@@ -195,7 +207,19 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
     async def _evaluate(self) -> None:
         if not self._turn or self._speaking or self._voice_end is None:
             return
-        signals = TurnSignals(self._silence(), self._text(), self._finalized, self._probability)
+        silence = self._silence()
+        limit = self._policy.max_wait_secs + RESUME_HOLD_LIMIT_SECS
+        if self._resumption.resuming(self._audio.now) and silence < limit:
+            self._deadline = silence + 0.02  # look again at the next chunk
+            self._arm_safety(silence)
+            return
+        signals = TurnSignals(
+            self._silence(),
+            self._text(),
+            self._finalized,
+            self._probability,
+            has_final_words=bool(self._finals),
+        )
         verdict = decide(signals, self._policy)
         if verdict.answer:
             await self._answer(signals, verdict)

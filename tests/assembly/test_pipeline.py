@@ -13,17 +13,24 @@ from pipecat.services.stt_service import STTService
 from pipecat.services.tts_service import TTSService
 from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
-from pipecat.turns.user_start import MinWordsUserTurnStartStrategy, VADUserTurnStartStrategy
+from pipecat.turns.user_start import (
+    TranscriptionUserTurnStartStrategy,
+    VADUserTurnStartStrategy,
+)
 from pipecat.turns.user_stop import (
     SpeechTimeoutUserTurnStopStrategy,
     TurnAnalyzerUserTurnStopStrategy,
 )
 
 from assembly.models import SharedSileroVADAnalyzer
+from assembly.persona import TurnSettings
+from assembly.turns import turn_taking
 from bots import PERSONAS
 from processors.filler import ToolFiller
 from tests.assembly.builders import build_every_call
 from transports.kinds import AUDIO, TransportKind
+from turntaking.barge_in import BargeInStartStrategy
+from turntaking.end_of_turn import EndOfTurnStopStrategy
 
 ORDER = [
     BaseInputTransport,
@@ -85,21 +92,27 @@ def test_rtvi_on_for_browser_transports_and_off_for_the_phone(calls):
                 call.worker.rtvi  # noqa: B018
 
 
-def test_vad_lives_in_the_user_aggregator_with_smart_turn_by_default(calls):
-    receptionist = next(c for c in calls if c.persona.name == "receptionist")
-    params = receptionist.user_aggregator._params
-    assert isinstance(params.vad_analyzer, SharedSileroVADAnalyzer)
-    assert isinstance(params.user_turn_strategies.stop[0], TurnAnalyzerUserTurnStopStrategy)
-    assert isinstance(params.user_turn_strategies.start[0], VADUserTurnStartStrategy)
+def test_every_persona_uses_adaptive_turn_taking_by_default(calls):
+    for call in calls:
+        params = call.user_aggregator._params
+        assert isinstance(params.vad_analyzer, SharedSileroVADAnalyzer)
+        strategies = params.user_turn_strategies
+        assert [type(s) for s in strategies.start] == [BargeInStartStrategy], call.persona.name
+        assert [type(s) for s in strategies.stop] == [EndOfTurnStopStrategy], call.persona.name
+        assert call.turn_taking.barge_in is strategies.start[0]
 
 
-def test_persona_turn_settings_choose_the_strategies(calls):
-    assistant = next(c for c in calls if c.persona.name == "assistant")
-    stop = assistant.user_aggregator._params.user_turn_strategies.stop[0]
-    assert isinstance(stop, SpeechTimeoutUserTurnStopStrategy)
-    companion = next(c for c in calls if c.persona.name == "companion")
-    start = companion.user_aggregator._params.user_turn_strategies.start
-    assert [type(s) for s in start] == [MinWordsUserTurnStartStrategy]
+def test_a_persona_can_opt_out_of_adaptive_turn_taking():
+    pipecat_way = TurnSettings(end_of_turn="smart_turn", barge_in="immediate")
+    strategies = turn_taking(pipecat_way).params.user_turn_strategies
+    assert [type(s) for s in strategies.start] == [
+        VADUserTurnStartStrategy,
+        TranscriptionUserTurnStartStrategy,
+    ]
+    assert [type(s) for s in strategies.stop] == [TurnAnalyzerUserTurnStopStrategy]
+    quiet = turn_taking(TurnSettings(end_of_turn="silence", barge_in="off"))
+    assert isinstance(quiet.params.user_turn_strategies.stop[0], SpeechTimeoutUserTurnStopStrategy)
+    assert quiet.barge_in is None and quiet.end_of_turn is None
 
 
 def test_greeting_is_templated_from_the_call_context(calls):

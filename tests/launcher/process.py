@@ -29,10 +29,14 @@ class LauncherProcess:
     Args:
         env: Extra environment (the doubles' URLs and keys, settings under test).
         startup_timeout: Seconds to wait for ``/healthz``.
+        cwd: Run the launcher of this checkout (default: this repository).
     """
 
-    def __init__(self, env: dict[str, str], startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self, env: dict[str, str], startup_timeout: float = 60.0, cwd: Path | None = None
+    ) -> None:
         self.port = free_port()
+        self.cwd = cwd or REPO_ROOT  # another checkout's launcher (bench baselines)
         # Each launcher gets its own data directory (SQLite file, recordings) unless told one.
         self._data_dir = (
             None if "DATA_DIR" in env else tempfile.TemporaryDirectory(prefix="sb-data-")
@@ -60,7 +64,7 @@ class LauncherProcess:
         """Start and wait until it answers ``/healthz``."""
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "server.py"], cwd=REPO_ROOT, env=self.env, stdout=log, stderr=log
+            [sys.executable, "server.py"], cwd=self.cwd, env=self.env, stdout=log, stderr=log
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:

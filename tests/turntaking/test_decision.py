@@ -4,7 +4,7 @@ import pytest
 
 from turntaking.decision import EndOfTurnPolicy, TurnSignals, decide
 
-POLICY = EndOfTurnPolicy(max_wait_secs=1.5, hold_secs=0.45, transcript_wait_secs=0.35)
+POLICY = EndOfTurnPolicy(max_wait_secs=1.5, hold_secs=0.8, transcript_wait_secs=0.35)
 
 
 def verdict(silence: float, text: str, final: bool = True, p: float | None = None):
@@ -23,16 +23,17 @@ def test_a_dangling_for_waits_until_the_cap_then_answers() -> None:
     assert capped.answer and capped.reason == "cap"
 
 
-def test_neutral_words_follow_smart_turn_within_the_hold() -> None:
-    assert verdict(0.2, "My name is Sarah Johnson.", p=0.8).reason == "acoustic"
-    held = verdict(0.2, "My name is Sarah Johnson.", p=0.1)
-    assert not held.answer and held.wait_until_secs == 0.45
-    assert verdict(0.45, "My name is Sarah Johnson.", p=0.1).reason == "hold"
+def test_neutral_words_are_answered_unless_smart_turn_is_near_certain_they_are_unfinished(
+) -> None:
+    assert verdict(0.3, "My name is Sarah Johnson.", p=0.3).reason == "acoustic"
+    held = verdict(0.3, "My name is Sarah Johnson.", p=0.01)
+    assert not held.answer and held.wait_until_secs == 0.8
+    assert verdict(0.8, "My name is Sarah Johnson.", p=0.01).reason == "hold"
 
 
-def test_neutral_words_wait_for_the_model_but_not_past_the_hold() -> None:
-    assert verdict(0.2, "My name is Sarah Johnson.").reason == "wait_model"
-    assert verdict(0.5, "My name is Sarah Johnson.").reason == "hold"
+def test_neutral_words_wait_for_the_model_but_not_for_long() -> None:
+    assert verdict(0.3, "My name is Sarah Johnson.").reason == "wait_model"
+    assert verdict(0.45, "My name is Sarah Johnson.").reason == "model_late"
 
 
 def test_unconfirmed_words_wait_for_the_stt_p99_only() -> None:
@@ -53,3 +54,8 @@ def test_every_wait_is_bounded_by_the_cap() -> None:
     for text in ["", "um", "My name is", "Sure.", "I want to"]:
         for p in (None, 0.0, 1.0):
             assert verdict(POLICY.max_wait_secs, text, final=False, p=p).answer
+
+
+def test_interim_words_alone_are_not_answered_only_finals_reach_the_llm() -> None:
+    interim_only = decide(TurnSignals(0.4, "Okay, bye.", False, 0.9, has_final_words=False), POLICY)
+    assert not interim_only.answer and interim_only.reason == "wait_words"
