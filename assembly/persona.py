@@ -45,6 +45,9 @@ class TurnSettings(BaseModel):
         vad_start_secs: Speech needed before VAD reports the caller started speaking.
         vad_stop_secs: Silence before VAD reports the caller stopped (the decision follows).
         vad_confidence: Silero confidence threshold.
+        vad_min_volume: Loudness (0-1, smoothed) speech must reach. Pipecat's 0.6 delays every
+            onset by ~0.15 s (the smoothing has to ramp up) and missed short words ("wait")
+            entirely on phone audio (README, Turn-taking).
         user_idle_secs: After this much silence from the caller the bot says ``idle_prompt``;
             after the same again it says ``idle_goodbye`` and hangs up. 0 disables it.
         idle_prompt: What the bot says to a quiet caller, in the persona's words.
@@ -55,16 +58,17 @@ class TurnSettings(BaseModel):
 
     end_of_turn: Literal["adaptive", "smart_turn", "silence"] = "adaptive"
     max_wait_secs: float = Field(default=1.6, ge=0.5, le=4.0)
-    hold_secs: float = Field(default=0.8, ge=0.0, le=3.0)
-    veto_threshold: float = Field(default=0.05, ge=0, lt=1)
+    hold_secs: float = Field(default=0.7, ge=0.0, le=3.0)
+    veto_threshold: float = Field(default=0.02, ge=0, lt=1)
     silence_secs: float = Field(default=0.6, gt=0, le=5)
     barge_in: Literal["adaptive", "immediate", "off"] = "adaptive"
     interrupt_after_secs: float = Field(default=1.0, ge=0.3, le=3.0)
     resume_after_secs: float = Field(default=0.4, ge=0.1, le=2.0)
     extra_backchannels: tuple[str, ...] = ()
-    vad_start_secs: float = Field(default=0.2, gt=0, le=2)
+    vad_start_secs: float = Field(default=0.15, gt=0, le=2)
     vad_stop_secs: float = Field(default=0.2, gt=0, le=2)
     vad_confidence: float = Field(default=0.7, gt=0, lt=1)
+    vad_min_volume: float = Field(default=0.3, ge=0, lt=1)
     user_idle_secs: float = Field(default=0, ge=0)
     idle_prompt: str = "Are you still there?"
     idle_goodbye: str = "I haven't heard from you, so I'll hang up now. Goodbye!"

@@ -100,6 +100,7 @@ def turn_taking(turns: TurnSettings, gate: PlayoutGate | None = None) -> TurnTak
             confidence=turns.vad_confidence,
             start_secs=turns.vad_start_secs,
             stop_secs=turns.vad_stop_secs,
+            min_volume=turns.vad_min_volume,
         )
     )
     params = LLMUserAggregatorParams(

@@ -37,6 +37,15 @@ def _first_voice_after(result: CallResult, t: float) -> float | None:
     return min(starts) if starts else None
 
 
+def _first_media_after(result: CallResult, t: float) -> float | None:
+    """When bot audio next arrived after ``t`` (after a ``clear`` it plays at once)."""
+    return next(
+        (m.t for m in result.messages if m.direction == "received" and m.event == "media"
+         and m.t > t),
+        None,
+    )
+
+
 def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
 
@@ -132,7 +141,7 @@ def _pause(result, turn, spec: TurnSpec, requests, wall_offset: float) -> dict[s
 def _backchannel(result, turn, trigger, next_start: float, calibrated: float | None):
     clears = [c for c in result.clears if c >= turn.start - 0.05]
     clear = clears[0] if clears and clears[0] <= turn.end + RESUME_WINDOW_SECS else None
-    resume = _first_voice_after(result, clear) if clear is not None else None
+    resume = _first_media_after(result, clear) if clear is not None else None
     resumed = clear is None or (resume is not None and resume - clear <= RESUME_WINDOW_SECS)
     reply_start = None
     if trigger is not None and trigger.reply_utterance is not None:

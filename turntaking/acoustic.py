@@ -165,3 +165,49 @@ class VoiceResumption:
     def resuming(self, now: float) -> bool:
         """Whether the decision should wait for the VAD to catch up."""
         return now < self._until
+
+
+class UtteranceEnd:
+    """Tells, from the audio alone, that a short utterance has just ended.
+
+    Quiet means a chunk below ``ratio`` of the utterance's loudest chunk (and below ``floor``
+    at least); ``quiet_secs`` of it after some voice ends the utterance. Used to end a
+    backchannel's pause before the VAD's stop, which comes ``stop_secs`` (0.2 s) and more
+    later.
+
+    Args:
+        quiet_secs: Quiet needed after the voice.
+        ratio: Share of the utterance's peak chunk RMS under which a chunk is quiet.
+        floor: Absolute RMS (int16) under which a chunk is always quiet.
+    """
+
+    def __init__(self, quiet_secs: float = 0.12, ratio: float = 0.1, floor: float = 150.0):
+        self._quiet_needed = quiet_secs
+        self._ratio = ratio
+        self._floor = floor
+        self.reset()
+
+    def reset(self) -> None:
+        """A new utterance."""
+        self._peak = 0.0
+        self._quiet = 0.0
+        self._fired = False
+
+    @property
+    def ended(self) -> bool:
+        """Whether the voice has ended (enough quiet after some voice)."""
+        return self._peak > self._floor and self._quiet >= self._quiet_needed
+
+    def feed(self, audio: bytes, rate: int) -> bool:
+        """Add a chunk; True once, when the utterance has just ended."""
+        samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32)
+        rms = float(np.sqrt(np.mean(samples * samples))) if len(samples) else 0.0
+        self._peak = max(self._peak, rms)
+        if rms < max(self._floor, self._ratio * self._peak):
+            self._quiet += len(samples) / rate
+        else:
+            self._quiet, self._fired = 0.0, False
+        if self._peak > self._floor and self._quiet >= self._quiet_needed and not self._fired:
+            self._fired = True
+            return True
+        return False

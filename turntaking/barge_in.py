@@ -27,6 +27,7 @@ from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
     Frame,
+    InputAudioRawFrame,
     InterimTranscriptionFrame,
     TranscriptionFrame,
     UserBackchannelFrame,
@@ -38,6 +39,7 @@ from pipecat.turns.user_start import BaseUserTurnStartStrategy
 from pipecat.utils.time import time_now_iso8601
 
 from transports.playout import PlayoutGate
+from turntaking.acoustic import UtteranceEnd
 from turntaking.lexicon import interrupts, is_backchannel
 
 
@@ -87,6 +89,7 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         self._finals: list[str] = []
         self._interim = ""
         self._settled_at = 0.0  # when the last backchannel was settled
+        self._ended = UtteranceEnd()
         self._timer: asyncio.Task | None = None
         self._register_event_handler("on_backchannel")
         self._register_event_handler("on_interruption")
@@ -113,7 +116,10 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
 
     async def process_frame(self, frame: Frame) -> ProcessFrameResult:
         """Track the bot and the caller; decide turn starts and barge-ins."""
-        if isinstance(frame, BotStartedSpeakingFrame):
+        if isinstance(frame, InputAudioRawFrame):
+            if self._deciding and self._ended.feed(frame.audio, frame.sample_rate):
+                await self._maybe_settle_early()
+        elif isinstance(frame, BotStartedSpeakingFrame):
             self._bot_speaking = True
         elif isinstance(frame, BotStoppedSpeakingFrame):
             await self._on_bot_stopped()
@@ -143,6 +149,7 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
             return ProcessFrameResult.STOP
         # A new utterance over the bot: its words are judged alone.
         self._finals, self._interim = [], ""
+        self._ended.reset()
         if not self._deciding:
             self._deciding = True
             self._paused_at = time.monotonic()
@@ -168,10 +175,12 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
             else:
                 self._interim = text.strip()
             words = self._text()
-            if interrupts(words, *self._vocabulary()):
+            if interrupts(words, *self._vocabulary(), partial=not final):
                 await self._interrupt(words, "words")
             elif final and not self._vad_speaking:
                 await self._settle_backchannel(words)
+            elif self._ended.ended:
+                await self._maybe_settle_early()
             return ProcessFrameResult.STOP
         recently_settled = time.monotonic() - self._settled_at < 1.5
         if (self._bot_audible() or recently_settled) and is_backchannel(text, *self._vocabulary()):
@@ -181,6 +190,18 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         # Words and no turn: the VAD missed the speech (Pipecat's transcription fallback).
         await self.trigger_user_turn_started()
         return ProcessFrameResult.STOP
+
+    async def _maybe_settle_early(self) -> None:
+        """Resume as soon as the voice has ended if the words heard so far acknowledge.
+
+        The VAD reports the end 0.2 s and more after the voice, and the final transcript
+        follows that; an interim that already holds only acknowledgements lets a backchannel
+        end its pause as soon as the caller's voice has (a late final that says otherwise
+        still interrupts).
+        """
+        text = self._text()
+        if self._interim and is_backchannel(text, *self._vocabulary()):
+            await self._settle_backchannel(text)
 
     def _vocabulary(self) -> tuple[frozenset[str], int]:
         return self._policy.extra_backchannels, self._policy.max_backchannel_words
@@ -217,7 +238,7 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         self._settled_at = time.monotonic()
         logger.debug(f"{self}: backchannel {text!r}, resumed after {paused:.2f} s")
         await self._call_event_handler("on_backchannel", text, paused)
-        if text:
+        if self._finals:  # transcribed: keep it out of the context (a later final is too)
             await self._report_backchannel(text)
 
     async def _report_backchannel(self, text: str) -> None:

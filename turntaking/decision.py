@@ -33,8 +33,8 @@ class EndOfTurnPolicy:
     """
 
     max_wait_secs: float = 1.6
-    hold_secs: float = 0.8
-    veto_threshold: float = 0.05
+    hold_secs: float = 0.7
+    veto_threshold: float = 0.02
     model_wait_secs: float = 0.45
     transcript_wait_secs: float = 0.35
 

@@ -180,8 +180,11 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         if final:
             self._finals.append(text.strip())
             self._interim = ""
-            self._finalized = finalized
-            self._closed = self._closed or (finalized and not self._speaking)
+            # A final that arrives after the VAD stop covers the speech before it: the STT
+            # ended it on its own endpoint (Deepgram's default), or on our Finalize.
+            after_stop = not self._speaking and self._voice_end is not None
+            self._finalized = finalized or after_stop
+            self._closed = self._closed or self._finalized
         else:
             self._interim = text.strip()
             self._finalized = False

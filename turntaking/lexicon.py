@@ -160,15 +160,36 @@ def has_stop_word(text: str) -> bool:
     return any(f" {w} " in joined for w in STOP_WORDS)
 
 
-def interrupts(text: str, extra: frozenset[str] = frozenset(), max_words: int = 4) -> bool:
+def interrupts(
+    text: str, extra: frozenset[str] = frozenset(), max_words: int = 4, partial: bool = False
+) -> bool:
     """Whether words heard while the bot speaks make a real interruption.
 
     Any stop word, or any word that is not an acknowledgement, interrupts. A partial (interim)
-    transcript that so far holds only acknowledgements does not.
+    transcript that so far holds only acknowledgements does not, nor does one whose last word
+    may still become one ("I" of "I see", "got" of "got it").
+
+    Args:
+        text: The caller's words in this utterance so far.
+        extra: More backchannel phrases (lowercase).
+        max_words: Longer utterances are never acknowledgements.
+        partial: ``text`` is an interim transcript: more words may follow.
     """
-    if not words(text):
+    tokens = words(text)
+    if not tokens:
         return False
-    return not is_backchannel(text, extra, max_words)
+    if not is_backchannel(text, extra, max_words):
+        if not partial or has_stop_word(text) or len(tokens) > max_words:
+            return True
+        head = " ".join(tokens[:-1])
+        return not (_starts_backchannel(tokens[-1], extra) and (
+            not head or is_backchannel(head, extra, max_words)))
+    return False
+
+
+def _starts_backchannel(word: str, extra: frozenset[str]) -> bool:
+    """Whether ``word`` is the first word of a multi-word acknowledgement."""
+    return any(p.split()[0] == word for p in BACKCHANNELS | extra if " " in p)
 
 
 def _ends_with(tokens: list[str], endings: tuple[tuple[str, ...], ...]) -> bool:

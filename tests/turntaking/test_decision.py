@@ -4,7 +4,9 @@ import pytest
 
 from turntaking.decision import EndOfTurnPolicy, TurnSignals, decide
 
-POLICY = EndOfTurnPolicy(max_wait_secs=1.5, hold_secs=0.8, transcript_wait_secs=0.35)
+POLICY = EndOfTurnPolicy(
+    max_wait_secs=1.5, hold_secs=0.8, veto_threshold=0.05, transcript_wait_secs=0.35
+)
 
 
 def verdict(silence: float, text: str, final: bool = True, p: float | None = None):

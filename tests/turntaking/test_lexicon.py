@@ -65,3 +65,17 @@ def test_questions_closings_and_short_answers_are_complete(text: str) -> None:
 )
 def test_plain_statements_are_left_to_the_acoustic_model(text: str) -> None:
     assert text_cue(text) is TextCue.NEUTRAL
+
+
+@pytest.mark.parametrize("partial", ["I", "got", "uh", "okay I", "mm"])
+def test_an_interim_that_may_still_become_an_acknowledgement_waits(partial: str) -> None:
+    assert not interrupts(partial, partial=True)
+
+
+@pytest.mark.parametrize("partial", ["I want", "wait", "can", "okay but"])
+def test_an_interim_with_real_words_interrupts_at_once(partial: str) -> None:
+    assert interrupts(partial, partial=True)
+
+
+def test_a_final_lone_i_is_a_real_word() -> None:
+    assert interrupts("I")
