@@ -19,7 +19,7 @@ from loguru import logger
 from tests.doubles.asr import Hypothesis, Recognizer
 from tests.doubles.audio import decode
 from tests.doubles.config import DoublesState
-from tests.doubles.exact import ExactRecognizer
+from tests.doubles.exact import ExactRecognizer, ExactStream
 from tests.doubles.segmenter import Segment, Segmenter
 
 
@@ -64,6 +64,9 @@ class StreamingSTTSession:
         self._interim_at = 0.0
         self._finalized_ids: set[int] = set()
         self._send_lock = asyncio.Lock()
+        self._final_lock = asyncio.Lock()  # finals are decoded one at a time, in order
+        self.exact_stream = ExactStream()
+        self._received = 0  # samples received
 
     # --- to override -------------------------------------------------------------
 
@@ -80,12 +83,29 @@ class StreamingSTTSession:
 
     # --- plumbing ----------------------------------------------------------------
 
-    async def decode(self, pcm: np.ndarray, final: bool) -> Hypothesis:
-        """Decode with the engine of the current ``stt_mode``."""
-        engine: Recognizer | ExactRecognizer = self.recognizer
+    async def decode(
+        self, pcm: np.ndarray, final: bool, start: float = 0.0, kind: str = ""
+    ) -> Hypothesis:
+        """Decode with the engine of the current ``stt_mode``.
+
+        Args:
+            pcm: The segment's samples (so far, for an interim).
+            final: A whole segment, for a final result.
+            start: Stream time of the segment's first sample: text-exact finals go through
+                the session's :class:`ExactStream`, so that a final cut inside a registered
+                speech run sends the words on its side of the cut.
+            kind: What ended the segment (``endpoint``, ``finalize`` or ``close``).
+        """
         if self.exact is not None and self.state.profile.stt_mode == "exact":
-            engine = self.exact
-        return await engine.decode(pcm, self.rate, final=final)
+            return await self.exact.decode(
+                pcm,
+                self.rate,
+                final,
+                stream=self.exact_stream if final else None,
+                start=start,
+                endpoint=kind == "endpoint",
+            )
+        return await self.recognizer.decode(pcm, self.rate, final=final)
 
     async def send(self, msg: dict[str, Any]) -> None:
         """Send one JSON message if the socket is still open."""
@@ -118,6 +138,9 @@ class StreamingSTTSession:
             pcm = decode(data, self.encoding)
         except ValueError:
             return
+        if self.exact is not None and self.state.profile.stt_mode == "exact":
+            self.exact_stream.hear(pcm, self.rate, self._received)
+        self._received += len(pcm)
         for event in self.seg.feed(pcm):
             if event == "start":
                 self._interim_at = self.seg.now
@@ -164,7 +187,8 @@ class StreamingSTTSession:
         self, seg: Segment | None, due: float, kind: str, prev: asyncio.Task | None
     ) -> None:
         if seg is not None:
-            hyp = await self.decode(seg.pcm, final=True)
+            async with self._final_lock:  # FIFO: finals scheduled earlier decode first
+                hyp = await self.decode(seg.pcm, final=True, start=seg.start, kind=kind)
             start, end = seg.start, seg.end
         else:
             hyp, start, end = Hypothesis("", (), 0.0), self.window_start, self.seg.now
@@ -191,4 +215,3 @@ class StreamingSTTSession:
     def words(self, hyp: Hypothesis, offset: float) -> list[tuple[str, float, float]]:
         """Word timings shifted to stream time."""
         return [(w, round(offset + s, 3), round(offset + e, 3)) for w, s, e in hyp.words]
-
