@@ -195,12 +195,12 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
         """Resume as soon as the voice has ended if the words heard so far acknowledge.
 
         The VAD reports the end 0.2 s and more after the voice, and the final transcript
-        follows that; an interim that already holds only acknowledgements lets a backchannel
-        end its pause as soon as the caller's voice has (a late final that says otherwise
-        still interrupts).
+        follows that; an interim that holds only acknowledgements (or the start of one: "I"
+        of "I see") lets a backchannel end its pause as soon as the caller's voice has. A
+        late final that says otherwise still interrupts.
         """
         text = self._text()
-        if self._interim and is_backchannel(text, *self._vocabulary()):
+        if self._interim and not interrupts(text, *self._vocabulary(), partial=True):
             await self._settle_backchannel(text)
 
     def _vocabulary(self) -> tuple[frozenset[str], int]:
