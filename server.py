@@ -17,7 +17,6 @@ import uvicorn  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from loguru import logger  # noqa: E402
 
-from assembly.models import preload as preload_models  # noqa: E402
 from assembly.warmup import warm_call_path  # noqa: E402
 from bots import PERSONAS  # noqa: E402
 from config import Settings, get_settings  # noqa: E402
@@ -44,6 +43,7 @@ from runner.plugins import default_plugins  # noqa: E402
 from runner.pool import WorkerPoolRunner  # noqa: E402
 from storage import open_storage  # noqa: E402
 from transports import preload as preload_transports  # noqa: E402
+from turntaking.models import preload as preload_models  # noqa: E402
 from webhooks.delivery import DeliveryWorker  # noqa: E402
 
 

@@ -23,13 +23,13 @@ from pipecat.turns.user_stop import (
 )
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
-from assembly.models import SharedSileroVADAnalyzer, SharedSmartTurnAnalyzer
 from assembly.persona import TurnSettings
 from transports.playout import PlayoutGate
 from turntaking.acoustic import TurnModel
 from turntaking.barge_in import BargeInPolicy, BargeInStartStrategy
 from turntaking.decision import EndOfTurnPolicy
 from turntaking.end_of_turn import EndOfTurnStopStrategy
+from turntaking.models import SharedSileroVADAnalyzer, SharedSmartTurnAnalyzer
 
 
 @dataclass

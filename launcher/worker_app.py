@@ -32,7 +32,6 @@ from pipecat.runner.types import (  # noqa: E402
 from prometheus_client import CONTENT_TYPE_LATEST  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
-from assembly.models import preload as preload_models  # noqa: E402
 from assembly.warmup import warm_call_path  # noqa: E402
 from bots import PERSONAS, get_persona  # noqa: E402
 from config import Settings, get_settings  # noqa: E402
@@ -47,6 +46,7 @@ from runner.plugins import default_plugins  # noqa: E402
 from runner.workers import SECRET_ENV, SECRET_HEADER  # noqa: E402
 from storage import open_storage  # noqa: E402
 from transports import preload as preload_transports  # noqa: E402
+from turntaking.models import preload as preload_models  # noqa: E402
 
 
 def _check_secret(secret: str | None, expected: str) -> None:

@@ -15,7 +15,7 @@ from collections import deque
 import numpy as np
 from pipecat.metrics.metrics import TurnMetricsData
 
-from assembly.models import SharedSmartTurnAnalyzer, smart_turn_executor
+from turntaking.models import SharedSmartTurnAnalyzer, smart_turn_executor
 
 MAX_MODEL_SECS = 8.0  # smart-turn v3 looks at the last 8 s
 PRE_SPEECH_SECS = 0.5  # audio kept before the speech start, as Pipecat does

@@ -22,7 +22,6 @@ from pipecat.turns.user_stop import (
     TurnAnalyzerUserTurnStopStrategy,
 )
 
-from assembly.models import SharedSileroVADAnalyzer
 from assembly.persona import TurnSettings
 from assembly.turns import turn_taking
 from bots import PERSONAS
@@ -31,6 +30,7 @@ from tests.assembly.builders import build_every_call
 from transports.kinds import AUDIO, TransportKind
 from turntaking.barge_in import BargeInStartStrategy
 from turntaking.end_of_turn import EndOfTurnStopStrategy
+from turntaking.models import SharedSileroVADAnalyzer
 
 ORDER = [
     BaseInputTransport,

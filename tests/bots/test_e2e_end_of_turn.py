@@ -71,3 +71,23 @@ async def test_an_unfinished_sentence_is_answered_after_the_cap_not_never(
     v2v = result.voice_to_voice_secs[0]
     # The receptionist waits out max_wait_secs (1.5 s) of silence for the rest, then answers.
     assert v2v is not None and 1.4 < v2v < 1.5 + PROVIDER + 0.6, v2v
+
+
+async def test_a_sentence_resumed_after_the_cap_is_answered_once_as_a_whole(
+    doubles, launcher_factory
+):
+    said = item("pause", "I'd like to book an appointment for", VOICES[2], 1.5)
+    line = open_line(doubles, launcher_factory, [said])
+    result = await caller(doubles, line).run(
+        [WaitForBotSilence(timeout=15), Say(said.pcm), WaitForBotSilence(timeout=15), HangUp()]
+    )
+    assert result.errors == [], result.errors
+    turn = result.turns[0]
+    # The cap (1.5 s) may ask the LLM about the first half, but the caller carried on before
+    # any of that reply was heard: the only reply heard comes after the whole sentence.
+    replies = [u for u in result.bot_utterances if u.start > turn.start]
+    assert replies and all(u.start > turn.end for u in replies), [u.start for u in replies]
+    assert len(replies) == 1
+    last = doubles.client.llm_requests()[-1]
+    users = " ".join(str(m["content"]) for m in last["messages"] if m["role"] == "user")
+    assert said.chunks[0] in users and said.chunks[1] in users, users

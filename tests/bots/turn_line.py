@@ -7,8 +7,6 @@ not speech recognition.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from bench.turn_corpus import Item, corpus
@@ -45,8 +43,6 @@ def open_line(doubles, launcher_factory, items: list[Item], **env: str):
     assert not answer.get("rejected"), answer
     doubles.client.llm_rules(llm_rules())
     env.setdefault("ANALYSIS_ENABLED", "false")  # its LLM request is not part of the call
-    if os.environ.get("SB_TEST_LAUNCHER_LOG_LEVEL"):  # debugging a failure: a verbose launcher
-        env.setdefault("LOG_LEVEL", os.environ["SB_TEST_LAUNCHER_LOG_LEVEL"])
     return launcher_factory(**env)
 
 

@@ -5,8 +5,8 @@ import pytest
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
 
-from assembly.models import SharedSileroVADAnalyzer
 from tests.callers.audio import speech_pcm
+from turntaking.models import SharedSileroVADAnalyzer
 
 
 async def _states(analyzer, pcm: np.ndarray, rate: int, chunk_ms: int) -> list[VADState]:
