@@ -58,12 +58,12 @@ class TurnSettings(BaseModel):
 
     end_of_turn: Literal["adaptive", "smart_turn", "silence"] = "adaptive"
     max_wait_secs: float = Field(default=1.6, ge=0.5, le=4.0)
-    hold_secs: float = Field(default=0.7, ge=0.0, le=3.0)
-    veto_threshold: float = Field(default=0.02, ge=0, lt=1)
+    hold_secs: float = Field(default=0.6, ge=0.0, le=3.0)
+    veto_threshold: float = Field(default=0.01, ge=0, lt=1)
     silence_secs: float = Field(default=0.6, gt=0, le=5)
     barge_in: Literal["adaptive", "immediate", "off"] = "adaptive"
     interrupt_after_secs: float = Field(default=1.0, ge=0.3, le=3.0)
-    resume_after_secs: float = Field(default=0.4, ge=0.1, le=2.0)
+    resume_after_secs: float = Field(default=0.3, ge=0.1, le=2.0)
     extra_backchannels: tuple[str, ...] = ()
     vad_start_secs: float = Field(default=0.15, gt=0, le=2)
     vad_stop_secs: float = Field(default=0.2, gt=0, le=2)

@@ -171,6 +171,9 @@ def build_call(
         conversation_id=ctx.call_id,
         app_resources={**call.resources, "call": call},
         cancel_runner_on_idle_timeout=False,
+        # Nothing reads Pipecat's turn tracking (our own metrics come from the turn-taking
+        # strategies and the latency observer); each observer sees every frame of the call.
+        enable_turn_tracking=False,
         # A transport or service that can no longer work (a room it cannot join, a provider
         # that refuses the key) ends the call instead of leaving a dead call "active".
         processor_unusable_policy=ProcessorUnusablePolicy.CANCEL,

@@ -62,7 +62,7 @@ class BargeInPolicy:
 
     mode: str = "adaptive"
     interrupt_after_secs: float = 1.0
-    resume_after_secs: float = 0.4
+    resume_after_secs: float = 0.3
     grace_secs: float = 0.4
     max_backchannel_words: int = 4
     extra_backchannels: frozenset[str] = frozenset()

@@ -24,7 +24,8 @@ class EndOfTurnPolicy:
             near-certain it is unfinished (probability below ``veto_threshold``).
         veto_threshold: Smart-turn probability below which it may hold a neutral utterance.
             Low on purpose: on the benchmark's nine synthetic voices the model scores a third
-            of complete statements below 0.5 and most closings below 0.1 (``bench/
+            of complete statements below 0.5, most closings below 0.1, and live 6 % of neutral
+            utterances at or below 0.02 (``bench/
             smart_turn_study.py``), so only a near-certain "unfinished" may delay an answer.
         model_wait_secs: Silence up to which a neutral utterance waits for smart-turn's
             answer when the words are in first.
@@ -33,8 +34,8 @@ class EndOfTurnPolicy:
     """
 
     max_wait_secs: float = 1.6
-    hold_secs: float = 0.7
-    veto_threshold: float = 0.02
+    hold_secs: float = 0.6
+    veto_threshold: float = 0.01
     model_wait_secs: float = 0.45
     transcript_wait_secs: float = 0.35
 

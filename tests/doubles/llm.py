@@ -9,7 +9,7 @@ import secrets
 import time
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientConnectionResetError, web
 
 from tests.doubles.auth import openai_auth_error
 from tests.doubles.llm_rules import Reply, choose_reply, tool_call_arguments
@@ -177,6 +177,24 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     resp = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
+    try:
+        await _stream(request, resp, comp, reply, body, rate, include_usage, n_completion)
+    except (ConnectionResetError, ClientConnectionResetError):
+        pass  # the client hung up mid-stream (an interruption cancels the request): as OpenAI
+    return resp
+
+
+async def _stream(
+    request: web.Request,
+    resp: web.StreamResponse,
+    comp: Any,
+    reply: Reply,
+    body: dict[str, Any],
+    rate: float,
+    include_usage: bool,
+    n_completion: int,
+) -> None:
+    """Stream one completion as server-sent events."""
     await resp.prepare(request)
 
     async def emit(obj: dict[str, Any] | str, pace: bool = True) -> None:
@@ -205,7 +223,6 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         await emit(comp.usage_chunk(prompt_tokens(body), n_completion), pace=False)
     await emit("[DONE]", pace=False)
     await resp.write_eof()
-    return resp
 
 
 async def list_models(request: web.Request) -> web.Response:
