@@ -198,10 +198,17 @@ def _check(item: Item) -> str | None:
     return None
 
 
-def _make(kind: str, voice: str) -> Iterator[tuple[str, Item | str]]:
-    """``(id, item)`` for every text of ``kind`` in ``voice``, or ``(id, reason)`` on failure."""
+def _make(
+    kind: str, voice: str, starts: str | None = None
+) -> Iterator[tuple[str, Item | str]]:
+    """``(id, item)`` for every text of ``kind`` in ``voice``, or ``(id, reason)`` on failure.
+
+    ``starts`` keeps only the texts whose label starts with it (nothing else is synthesised).
+    """
     engine = get_voice(voice).engine
     for n, (label, chunks) in enumerate(texts(kind), 1):
+        if starts is not None and not label.startswith(starts):
+            continue
         if kind == "pause":
             first, second = PAUSES[n - 1]
             slug = f"{n:02d}-{_slug(first).rsplit('-', 1)[-1]}"
@@ -225,19 +232,24 @@ def _make(kind: str, voice: str) -> Iterator[tuple[str, Item | str]]:
         yield item_id, Item(item_id, kind, voice, label, chunks, cap_gaps(pcm, RATE), RATE)
 
 
-def corpus(voices: Iterable[str] | None = None, kinds: Iterable[str] | None = None) -> list[Item]:
+def corpus(
+    voices: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    starts: str | None = None,
+) -> list[Item]:
     """Every text of every kind in every voice, in a fixed order (voices, then kinds, then texts).
 
     Args:
         voices: Voice names (default: all of :data:`bench.voices.VOICES`).
         kinds: Kinds (default: all of :data:`KINDS`).
+        starts: Only the texts whose label starts with this (a test needing one utterance).
 
     Returns:
         The items that passed the checks; the dropped ones are in :func:`dropped`.
     """
     pairs = [(kind, get_voice(v).name) for v in list(voices or VOICES) for kind in (kinds or KINDS)]
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # cold cache
-        made_lists = list(pool.map(lambda pair: list(_make(*pair)), pairs))  # order kept
+        made_lists = list(pool.map(lambda pair: list(_make(*pair, starts)), pairs))  # in order
     items: list[Item] = []
     for item_id, made in itertools.chain.from_iterable(made_lists):
         reason = made if isinstance(made, str) else _check(made)

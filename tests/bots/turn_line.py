@@ -24,7 +24,7 @@ assert LAST_SENTENCE in LONG_REPLY
 
 def item(kind: str, text: str, voice: str, pause_secs: float | None = None) -> Item:
     """The corpus item of ``kind`` whose label is ``text`` (or starts with it) in ``voice``."""
-    for it in corpus(voices=[voice], kinds=[kind]):
+    for it in corpus(voices=[voice], kinds=[kind], starts=text):
         if it.text.startswith(text) and (pause_secs is None or it.pause_secs == pause_secs):
             return it
     raise LookupError(f"no {kind} {text!r} in {voice}")
