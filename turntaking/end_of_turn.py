@@ -236,13 +236,15 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         self._arm_safety(signals.silence_secs)
 
     def _model_may_matter(self) -> bool:
-        """Whether smart-turn may decide this turn: no words yet, or neutral ones.
+        """Whether smart-turn may decide this turn, judged at the VAD stop.
 
-        Complete or unfinished words decide without it, so the ~50 ms of inference (the
-        largest share of a call's CPU after Silero) is skipped for them.
+        Complete words (a question, a closing) decide without it, so its ~50 ms of inference
+        (after Silero, the largest share of a call's CPU) is skipped for them. Words that
+        look unfinished at the VAD stop are often an interim that lacks the last words ("...
+        my appointment to" of "... to next week"), so they do not skip it.
         """
         text = self._text()
-        return not text or text_cue(text) is TextCue.NEUTRAL
+        return not text or text_cue(text) is not TextCue.COMPLETE
 
     async def _answer(self, signals: TurnSignals, verdict: Verdict) -> None:
         self._deadline = None
