@@ -34,6 +34,7 @@ from launcher import (  # noqa: E402
     webrtc_routes,
 )
 from launcher.auth import check_production_secrets  # noqa: E402
+from launcher.client_limits import ClientLimits  # noqa: E402
 from launcher.metrics import LauncherMetrics  # noqa: E402
 from launcher.serve import DrainingServer  # noqa: E402
 from postcall.background import wait_for_background  # noqa: E402
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pooled = isinstance(app.state.runner, WorkerPoolRunner)
+        await app.state.storage.open()  # migrates once, before any worker opens the file
         if not pooled:  # models and imports are paid once, at start-up, never per call
             preload_models()
             preload_providers()
@@ -72,7 +74,6 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             warm_call_path(settings, PERSONAS.values())
         else:
             await app.state.runner.open()  # workers load them before taking calls
-        await app.state.storage.open()
         delivery = DeliveryWorker(app.state.storage, settings)  # webhook outbox, every process
         delivery.start()
         background = [asyncio.create_task(app.state.metrics.watch_loop())]
@@ -102,6 +103,10 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         resources={"storage": app.state.storage, "metrics": app.state.metrics},
     )
     app.state.webrtc = webrtc_routes.webrtc_handler()
+    app.state.client_limits = ClientLimits(
+        settings.client_offers_per_minute, settings.client_max_calls,
+        settings.client_webhooks_per_minute,
+    )
     middleware.install(app, settings)
     routers = (
         app_routes,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from transports.kinds import TransportKind
+
+# A call id names files and URLs: letters, digits, "_" and "-" only, so it can never be a path.
+CALL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def new_call_id() -> str:
@@ -45,6 +49,13 @@ class CallContext(BaseModel):
     room: str | None = None
     provider_call_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("call_id")
+    @classmethod
+    def _safe_call_id(cls, value: str) -> str:
+        if not CALL_ID.fullmatch(value):
+            raise ValueError(f"call id {value[:80]!r} is not 1-64 letters, digits, '_' or '-'")
+        return value
 
     @property
     def caller_key(self) -> str | None:

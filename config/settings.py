@@ -53,11 +53,15 @@ class Settings(BaseSettings):
     media_token_secret: SecretStr | None = None
     media_token_ttl_secs: int = Field(default=60, ge=5, le=3600)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    client_offers_per_minute: int = Field(default=20, ge=0)  # per client address; 0: no limit
+    client_max_calls: int = Field(default=3, ge=0)  # browser calls at once per client; 0: none
+    client_webhooks_per_minute: int = Field(default=300, ge=0)  # phone webhooks per address
 
     # --- call limits (per machine) ----------------------------------------------------------
     max_concurrent_calls: int = Field(default=20, ge=1)
     max_call_duration_secs: float = Field(default=1800, gt=0)
     idle_hangup_secs: float = Field(default=60, gt=0)
+    connect_timeout_secs: float = Field(default=10, gt=0)  # a browser offer's media to connect
     drain_timeout_secs: float = Field(default=300, ge=0)
     worker_max_calls: int = Field(default=500, ge=1)
     process_model: Literal["inprocess", "workers", "process_per_call"] = "workers"

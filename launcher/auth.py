@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 
 from fastapi import HTTPException, Request
+from loguru import logger
 
 from config import Settings
 
@@ -65,6 +66,8 @@ def check_production_secrets(settings: Settings) -> None:
         or value.get_secret_value().strip().lower() in _PLACEHOLDERS
         or len(value.get_secret_value()) < 16
     ]
+    if not (settings.twilio_auth_token and settings.twilio_auth_token.get_secret_value()):
+        logger.warning("production without TWILIO_AUTH_TOKEN: the phone routes refuse every call")
     if bad:
         raise ValueError(
             "refusing to start in production with empty, placeholder or short (<16 chars) "

@@ -20,6 +20,7 @@ from assembly.call import new_call_id
 from bots import UnknownPersonaError, get_persona
 from config import Settings, ws_url
 from launcher.auth import require_api_key
+from launcher.client_limits import limit_webhooks
 from launcher.media_tokens import TOKEN_PARAM, MediaTokenError, MediaTokens
 from launcher.twilio_signature import require_twilio_signature
 from launcher.twilio_status import call_statuses
@@ -75,7 +76,10 @@ def _xml(body: str) -> Response:
     return Response(content=body, media_type="application/xml")
 
 
-@router.post("/twilio/voice", dependencies=[Depends(require_twilio_signature)])
+@router.post(
+    "/twilio/voice",
+    dependencies=[Depends(limit_webhooks), Depends(require_twilio_signature)],
+)
 async def voice_webhook(request: Request) -> Response:
     """A call comes in (or an outbound call is answered): choose the persona, stream the audio."""
     settings: Settings = request.app.state.settings
@@ -155,7 +159,11 @@ async def media_stream(websocket: WebSocket) -> None:
     await runner.wait(active.call_id)
 
 
-@router.post("/twilio/status", status_code=204, dependencies=[Depends(require_twilio_signature)])
+@router.post(
+    "/twilio/status",
+    status_code=204,
+    dependencies=[Depends(limit_webhooks), Depends(require_twilio_signature)],
+)
 async def status_callback(request: Request) -> Response:
     """Twilio's call-status callback: keep the latest status and its history per CallSid."""
     form = await request.form()

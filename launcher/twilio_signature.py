@@ -22,6 +22,7 @@ from config import Settings
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _warned_unsigned = False
+PHONE_OFF = "phone calls are off: TWILIO_AUTH_TOKEN is not set, so webhooks cannot be verified"
 
 
 def compute_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]] = ()) -> str:
@@ -108,6 +109,8 @@ async def require_twilio_signature(request: Request) -> None:
     settings: Settings = request.app.state.settings
     token = settings.twilio_auth_token
     if token is None or not token.get_secret_value():
+        if settings.env == "production":  # unsigned phone webhooks are never trusted there
+            raise HTTPException(status_code=403, detail=PHONE_OFF)
         global _warned_unsigned
         if not _warned_unsigned:
             _warned_unsigned = True

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
+from loguru import logger
 from pipecat.runner.types import SmallWebRTCRunnerArguments
 from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 from pipecat.transports.smallwebrtc.request_handler import (
@@ -17,7 +18,9 @@ from pipecat.transports.smallwebrtc.request_handler import (
 from pydantic import BaseModel, Field
 
 from bots import UnknownPersonaError, get_persona
-from runner.base import CallRefused
+from config.logging import escape
+from launcher.client_limits import ClientLimits, check_rate, client_of
+from runner.base import BadOffer, CallRefused
 
 router = APIRouter()
 
@@ -59,44 +62,112 @@ def webrtc_handler() -> SmallWebRTCRequestHandler:
     return SmallWebRTCRequestHandler()
 
 
-@router.post("/api/offer")
-async def offer(body: OfferBody, request: Request) -> dict[str, str] | None:
-    """Answer an SDP offer and start the persona's bot on the new connection."""
-    data = dict(body.request_data or {})
+# What the server decides about a call, never the request: a browser that names its own call id
+# could write files where it likes (the recording is ``<call_id>.wav``).
+SERVER_DECIDES = ("call_id",)
+_SDP_NEEDS = (
+    ("v=0", "v=0"), ("an m= line", "m="), ("ice-ufrag", "a=ice-ufrag:"), ("ice-pwd", "a=ice-pwd:")
+)
+
+
+def check_offer(body: OfferBody) -> None:
+    """Refuse an offer that cannot become a call, before any slot or worker is touched.
+
+    Raises:
+        HTTPException: 400 naming what is wrong.
+    """
+    if body.type != "offer":
+        raise HTTPException(status_code=400, detail=f"type must be 'offer', not {body.type[:20]!r}")
+    lines = body.sdp.replace("\r\n", "\n").split("\n")
+    missing = [
+        what
+        for what, prefix in _SDP_NEEDS
+        if not any(line.startswith(prefix) for line in lines)
+    ]
+    if missing:
+        raise HTTPException(status_code=400, detail=f"not an SDP offer: no {', '.join(missing)}")
+
+
+async def answer_offer(
+    body: OfferBody, data: dict[str, Any], request: Request, client: str | None = None
+) -> dict[str, str] | None:
+    """Answer a checked offer here, starting the persona's bot once the peer connection exists.
+
+    Raises:
+        HTTPException: 404 for an unknown persona, 400 for an SDP the WebRTC stack refuses.
+    """
+    name = str(data.get("persona") or request.app.state.settings.default_persona)
     try:
-        name = str(data.get("persona") or request.app.state.settings.default_persona)
         persona = get_persona(name)
     except UnknownPersonaError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
     runner = request.app.state.runner
-    if hasattr(runner, "forward_offer"):  # calls run in worker processes
-        try:
-            return await runner.forward_offer(
-                {**body.model_dump(), "request_data": {**data, "persona": persona.name}}
-            )
-        except CallRefused as exc:
-            raise HTTPException(status_code=429, detail=str(exc)) from None
 
     async def _on_connection(connection: SmallWebRTCConnection) -> None:
         args = SmallWebRTCRunnerArguments(
             webrtc_connection=connection, body=data, session_id=str(uuid.uuid4())
         )
-        await runner.start(persona, args)
+        (await runner.start(persona, args)).client = client
 
     handler: SmallWebRTCRequestHandler = request.app.state.webrtc
-    return await handler.handle_web_request(
-        SmallWebRTCRequest(
-            sdp=body.sdp,
-            type=body.type,
-            pc_id=body.pc_id,
-            restart_pc=body.restart_pc,
-            request_data=data,
-        ),
-        _on_connection,
+    request_ = SmallWebRTCRequest(
+        sdp=body.sdp, type=body.type, pc_id=body.pc_id, restart_pc=body.restart_pc,
+        request_data=data,
     )
+    try:
+        return await handler.handle_web_request(request_, _on_connection)
+    except CallRefused as exc:
+        raise HTTPException(status_code=429, detail=str(exc), headers=_retry(exc)) from None
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:  # aiortc's SDP parser
+        logger.info(f"webrtc offer refused: {type(exc).__name__}: {escape(str(exc))[:200]}")
+        raise HTTPException(status_code=400, detail="the SDP offer could not be used") from None
+
+
+def _retry(exc: CallRefused) -> dict[str, str]:
+    return {"Retry-After": str(exc.retry_after)}
+
+
+@router.post("/api/offer")
+async def offer(body: OfferBody, request: Request) -> dict[str, str] | None:
+    """A browser's offer: rate-limited, checked, stripped of what the server decides, answered."""
+    limits: ClientLimits = request.app.state.client_limits
+    check_rate(limits.offers, request)
+    check_offer(body)
+    data = {k: v for k, v in (body.request_data or {}).items() if k not in SERVER_DECIDES}
+    try:
+        name = str(data.get("persona") or request.app.state.settings.default_persona)
+        data["persona"] = get_persona(name).name
+    except UnknownPersonaError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    runner = request.app.state.runner
+    client = client_of(request)
+    live = sum(1 for a in runner.calls() if a.client == client and a.ended_at is None)
+    with limits.starting_call(client, live):
+        if not hasattr(runner, "forward_offer"):
+            return await answer_offer(body, data, request, client)
+        try:  # calls run in worker processes
+            return await runner.forward_offer(
+                {**body.model_dump(), "request_data": data}, client=client
+            )
+        except CallRefused as exc:
+            raise HTTPException(status_code=429, detail=str(exc), headers=_retry(exc)) from None
+        except BadOffer as exc:
+            raise HTTPException(status_code=exc.status, detail=exc.detail) from None
+
+
+# The worker's copy of the routes, behind its secret: the launcher checked the offer and chose
+# the call id.
+internal_router = APIRouter()
+
+
+@internal_router.post("/api/offer")
+async def internal_offer(body: OfferBody, request: Request) -> dict[str, str] | None:
+    """An offer the launcher forwards, answered in this worker."""
+    return await answer_offer(body, dict(body.request_data or {}), request)
 
 
 @router.patch("/api/offer")
+@internal_router.patch("/api/offer")
 async def ice_candidates(body: PatchBody, request: Request) -> dict[str, str]:
     """Add trickled ICE candidates to a peer connection."""
     runner = request.app.state.runner

@@ -159,7 +159,9 @@ def create_worker_app(settings: Settings, secret: str) -> FastAPI:
     if settings.ice_loopback_only:
         webrtc_routes.loopback_only_ice()
     app.include_router(_router(secret))
-    app.include_router(webrtc_routes.router, prefix="/internal", dependencies=[_auth(secret)])
+    app.include_router(
+        webrtc_routes.internal_router, prefix="/internal", dependencies=[_auth(secret)]
+    )
 
     @app.websocket("/internal/twilio/media")
     async def twilio_media(websocket: WebSocket) -> None:

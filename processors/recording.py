@@ -14,7 +14,6 @@ On when the persona (or its tenant row) says so, else ``RECORDING_ENABLED``.
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipecat.processors.frame_processor import FrameProcessor
@@ -26,6 +25,7 @@ from processors.call_writer import CallWriter, writer_for
 from processors.recording_buffer import CallerClockAudioBuffer
 from processors.wav_stream import WavStream
 from storage.base import Recording, Storage
+from storage.paths import file_inside
 from transports.kinds import AUDIO
 from webhooks.outbox import enqueue
 
@@ -54,7 +54,7 @@ class CallRecording(CallPlugin):
         if not recording_enabled(call, self._settings):
             return {}
         rate = AUDIO[call.ctx.transport].out_rate
-        path = Path(self._settings.recordings_path) / f"{call.ctx.call_id}.wav"
+        path = file_inside(self._settings.recordings_path, f"{call.ctx.call_id}.wav")
         stream = self._streams[call.ctx.call_id] = WavStream(path, rate, channels=2)
         buffer = CallerClockAudioBuffer(
             sample_rate=rate,

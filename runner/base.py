@@ -20,6 +20,15 @@ class CallRefused(Exception):
         self.retry_after = retry_after
 
 
+class BadOffer(Exception):
+    """A worker refused a browser offer (bad SDP, unknown persona): the client's mistake."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
 @dataclass
 class ActiveCall:
     """A call the runner knows about."""
@@ -33,6 +42,7 @@ class ActiveCall:
     call: Any = None  # assembly.pipeline.Call while the call runs
     ctx: Any = None  # assembly.call.CallContext, kept after the call
     final: dict[str, Any] | None = None  # transcript and latencies, kept after the call
+    client: str | None = None  # the address that asked for it on a public route (limits)
 
     def release(self) -> None:
         """Forget the finished call's pipeline; keep what the calls API shows."""

@@ -1,6 +1,7 @@
 """Per-call limits the runner enforces: a hard maximum duration and a silence hang-up.
 
-Both end the call the polite way: a spoken goodbye, then the hang-up.
+Both end the call the polite way: a spoken goodbye, then the hang-up. A browser offer whose
+media never connects is cancelled after ``connect_timeout`` so it does not hold a call slot.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pipecat.observers.base_observer import BaseObserver, FramePushed
 
 from assembly.pipeline import Call
 from assembly.plugins import CallPlugin
+from transports.kinds import TransportKind
 
 MAX_DURATION_GOODBYE = "I am sorry, we have reached the time limit for this call. Goodbye!"
 IDLE_GOODBYE = "It sounds like you have stepped away, so I will hang up now. Goodbye!"
@@ -47,9 +49,16 @@ class _ActivityObserver(BaseObserver):
 class CallLimits(CallPlugin):
     """Ends a call at ``max_duration`` seconds, or after ``idle`` seconds of silence."""
 
-    def __init__(self, max_duration: float, idle: float, check_every: float = 0.5):
+    def __init__(
+        self,
+        max_duration: float,
+        idle: float,
+        connect_timeout: float = 10.0,
+        check_every: float = 0.5,
+    ):
         self.max_duration = max_duration
         self.idle = idle
+        self.connect_timeout = connect_timeout
         self.check_every = check_every
         self._observers: dict[str, _ActivityObserver] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -77,6 +86,13 @@ class CallLimits(CallPlugin):
         while True:
             await asyncio.sleep(self.check_every)
             now = time.monotonic()
+            if self._never_connected(call, now - started):
+                logger.info(
+                    f"[{call.ctx.call_id}] media did not connect within "
+                    f"{self.connect_timeout:.0f}s: releasing the call"
+                )
+                await call.cancel(reason="never_connected")
+                return
             if now - started >= self.max_duration:
                 logger.info(f"[{call.ctx.call_id}] maximum call duration reached")
                 await call.end(MAX_DURATION_GOODBYE, reason="max_duration")
@@ -85,3 +101,8 @@ class CallLimits(CallPlugin):
                 logger.info(f"[{call.ctx.call_id}] nobody spoke for {self.idle:.0f}s: hanging up")
                 await call.end(IDLE_GOODBYE, reason="idle")
                 return
+
+    def _never_connected(self, call: Call, elapsed: float) -> bool:
+        # Only a browser offer: a room bot waits for its user, a phone stream is connected.
+        waiting = call.ctx.transport == TransportKind.WEBRTC and not call.connected.is_set()
+        return waiting and elapsed >= self.connect_timeout

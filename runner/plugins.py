@@ -30,7 +30,11 @@ def default_plugins(settings: Settings, metrics: Any, storage: Storage) -> list[
         CallRecordPlugin(storage, settings),  # first: the calls row before anything hangs off it
         TranscriptStore(storage),
         CallRecording(storage, settings),
-        CallLimits(settings.max_call_duration_secs, settings.idle_hangup_secs),
+        CallLimits(
+            settings.max_call_duration_secs,
+            settings.idle_hangup_secs,
+            settings.connect_timeout_secs,
+        ),
         LatencyBreakdownPlugin(storage, metrics),
         TurnTakingMetrics(metrics),
         CostPlugin(Prices.from_settings(settings), storage),

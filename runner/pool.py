@@ -25,12 +25,13 @@ from pipecat.runner.types import (
 from assembly.call import CallContext, new_call_id
 from assembly.persona import Persona
 from config import Settings
-from runner.base import ActiveCall
+from runner.base import ActiveCall, BadOffer
 from runner.forward import relay_twilio, watch_call
 from runner.registry import CallRegistry
 from runner.workers import WorkerProcess, run_dir, worker_env
 from transports.kinds import TransportKind
 
+_ROOM_ARGS = LiveKitRunnerArguments | DailyRunnerArguments
 MAX_DEFAULT_WORKERS = 4  # WORKERS=0 on a big machine: one per core, but ~200 MB each
 
 
@@ -107,6 +108,15 @@ class WorkerPoolRunner(CallRegistry):
         self._replenish()
         return worker
 
+    async def _unpick(self, worker: WorkerProcess) -> None:
+        """Undo ``_pick`` for a call the worker never started: it does not count to recycling."""
+        worker.started -= 1
+        room = worker.started == 0 if self._per_call else (
+            worker.started < self._settings.worker_max_calls
+        )
+        worker.accepting = room and worker.alive() and not self._draining
+        await self._retire_if_done(worker)
+
     async def _retire_if_done(self, worker: WorkerProcess) -> None:
         if not worker.accepting and not worker.calls:
             if worker in self._workers:
@@ -131,13 +141,17 @@ class WorkerPoolRunner(CallRegistry):
     async def _start(self, persona: Persona, args: RunnerArguments) -> ActiveCall:
         started = time.perf_counter()
         body = args.body if isinstance(args.body, dict) else {}
-        worker = await self._pick()
-        if isinstance(args, WebSocketRunnerArguments):
-            ctx, task = await relay_twilio(worker, persona.name, args.websocket)
-        elif isinstance(args, LiveKitRunnerArguments | DailyRunnerArguments):
-            ctx, task = await self._start_room(worker, persona, args, body)
-        else:
+        if not isinstance(args, WebSocketRunnerArguments | _ROOM_ARGS):
             raise ValueError(f"{type(args).__name__} calls go through forward_offer")
+        worker = await self._pick()
+        try:
+            if isinstance(args, WebSocketRunnerArguments):
+                ctx, task = await relay_twilio(worker, persona.name, args.websocket)
+            else:
+                ctx, task = await self._start_room(worker, persona, args, body)
+        except BaseException:
+            await self._unpick(worker)
+            raise
         return self._track(worker, persona.name, ctx, task, started)
 
     async def _start_room(
@@ -199,11 +213,18 @@ class WorkerPoolRunner(CallRegistry):
         await self._retire_if_done(worker)
 
     # --- browser offers -------------------------------------------------------------------------
-    async def forward_offer(self, offer: dict[str, Any]) -> dict[str, Any]:
+    async def forward_offer(
+        self, offer: dict[str, Any], client: str | None = None
+    ) -> dict[str, Any]:
         """Answer a SmallWebRTC offer from a worker (renegotiations go to the same one).
+
+        Args:
+            offer: The checked offer; its ``request_data`` names the persona.
+            client: The address that sent it (per-client limits count its calls).
 
         Raises:
             CallRefused: Full or draining (new connections only).
+            BadOffer: The worker refused the SDP (nothing counts toward its recycling).
         """
         pc_id = offer.get("pc_id")
         worker = self._pc_owner.get(pc_id) if pc_id else None
@@ -213,11 +234,18 @@ class WorkerPoolRunner(CallRegistry):
             return response.json()
         with self._admitted():
             started = time.perf_counter()
-            data = dict(offer.get("request_data") or {})
-            data["call_id"] = data.get("call_id") or new_call_id()
+            data = {**(offer.get("request_data") or {}), "call_id": new_call_id()}
             worker = await self._pick()
-            response = await worker.post("/internal/api/offer", {**offer, "request_data": data})
-            response.raise_for_status()
+            try:
+                response = await worker.post(
+                    "/internal/api/offer", {**offer, "request_data": data}
+                )
+                if 400 <= response.status_code < 500:
+                    raise BadOffer(response.status_code, _detail(response))
+                response.raise_for_status()
+            except BaseException:
+                await self._unpick(worker)  # a refused offer is not a call the worker ran
+                raise
             answer = response.json()
             self._pc_owner[answer["pc_id"]] = worker
             ctx = CallContext(
@@ -226,7 +254,7 @@ class WorkerPoolRunner(CallRegistry):
                 transport=TransportKind.WEBRTC,
             )
             task = asyncio.create_task(watch_call(worker, ctx.call_id, appear_within=30.0))
-            self._track(worker, ctx.persona, ctx, task, started)
+            self._track(worker, ctx.persona, ctx, task, started).client = client
             return answer
 
     async def forward_patch(self, patch: dict[str, Any]) -> None:
@@ -291,3 +319,10 @@ class WorkerPoolRunner(CallRegistry):
             task.cancel()
         await asyncio.gather(*(w.stop() for w in self._workers), return_exceptions=True)
         self._workers.clear()
+
+
+def _detail(response: Any) -> str:
+    try:
+        return str(response.json().get("detail") or response.text)[:300]
+    except ValueError:
+        return response.text[:300]
