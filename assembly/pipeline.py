@@ -30,6 +30,9 @@ from providers import Services, build_services
 from tools.wiring import call_tools
 from transports.kinds import AUDIO, TransportKind
 from transports.playout import playout_gate
+from transports.twilio_playout import TwilioPlayoutTransport
+
+MALFORMED_GOODBYE = "Sorry, this line is not working properly, so I have to hang up. Goodbye!"
 
 
 @dataclass
@@ -208,3 +211,14 @@ def _wire_events(call: Call) -> None:
     async def _on_disconnected(_transport: Any, _client: Any) -> None:
         logger.info(f"[{call.ctx.call_id}] caller disconnected")
         await call.cancel(reason="caller_hung_up")
+
+    if isinstance(call.transport, TwilioPlayoutTransport):
+
+        @call.transport.event_handler("on_stream_stopped")
+        async def _on_stopped(_transport: Any) -> None:
+            logger.info(f"[{call.ctx.call_id}] the stream stopped: the caller hung up")
+            await call.cancel(reason="caller_hung_up")
+
+        @call.transport.event_handler("on_malformed_messages")
+        async def _on_malformed(_transport: Any, count: int) -> None:
+            await call.end(MALFORMED_GOODBYE, reason="malformed_media")

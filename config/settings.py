@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     media_token_secret: SecretStr | None = None
     media_token_ttl_secs: int = Field(default=60, ge=5, le=3600)
+    media_handshake_timeout_secs: float = Field(default=5, gt=0)  # to a stream's valid start
+    media_unauthenticated_max: int = Field(default=100, ge=1)  # streams waiting for their start
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     client_offers_per_minute: int = Field(default=20, ge=0)  # per client address; 0: no limit
     client_max_calls: int = Field(default=3, ge=0)  # browser calls at once per client; 0: none

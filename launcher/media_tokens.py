@@ -1,11 +1,13 @@
 """Signed one-use tokens that tie a Twilio media stream to the voice webhook that issued it.
 
-``POST /twilio/voice`` issues a token for (call_id, persona) and hands it to Twilio as a stream
+``POST /twilio/voice`` issues a token for the call's whole identity (call id, persona, tenant,
+numbers, user) and hands it to Twilio as a stream
 ``<Parameter>``; ``WS /twilio/media`` accepts a stream only with a valid, unexpired token it has
 not seen before. Without it anyone who finds the websocket URL could start calls (and spend
 provider money) with any persona.
 
-Token: ``<expiry>.<nonce>.<base64url HMAC-SHA256(secret, "call_id|persona|expiry|nonce")>``
+Token: ``<expiry>.<nonce>.<base64url HMAC-SHA256(secret, "call_id|persona|expiry|nonce|who")>``
+(``who``: the other stream parameters, sorted, as JSON)
 (the nonce keeps two tokens issued for one call in the same second distinct). Used tokens are
 remembered until they expire, so memory stays bounded by the issue rate times the TTL (and by
 ``max_used``: past it new streams are refused rather than risking a replay). The used set is per
@@ -18,10 +20,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from config import Settings
 
@@ -66,24 +69,48 @@ class MediaTokens:
         key = secret.get_secret_value().encode() if secret and secret.get_secret_value() else None
         return cls(key, settings.media_token_ttl_secs)
 
-    def _sign(self, call_id: str, persona: str, expiry: int, nonce: str) -> str:
-        message = f"{call_id}|{persona}|{expiry}|{nonce}".encode()
+    def _sign(
+        self,
+        call_id: str,
+        persona: str,
+        expiry: int,
+        nonce: str,
+        identity: Mapping[str, str] | None,
+    ) -> str:
+        who = json.dumps(sorted((identity or {}).items()), ensure_ascii=False)
+        message = f"{call_id}|{persona}|{expiry}|{nonce}|{who}".encode()
         digest = hmac.new(self._secret, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
-    def issue(self, call_id: str, persona: str) -> str:
-        """A token for this call and persona, valid for the TTL from now."""
+    def issue(
+        self, call_id: str, persona: str, identity: Mapping[str, str] | None = None
+    ) -> str:
+        """A token for this call, persona and caller identity, valid for the TTL from now.
+
+        Args:
+            call_id: The call's id.
+            persona: The persona's name.
+            identity: Every other stream parameter (tenant, numbers, user): none can be changed
+                without breaking the token.
+        """
         expiry = int(self._clock()) + self._ttl
         nonce = secrets.token_urlsafe(9)
-        return f"{expiry}.{nonce}.{self._sign(call_id, persona, expiry, nonce)}"
+        return f"{expiry}.{nonce}.{self._sign(call_id, persona, expiry, nonce, identity)}"
 
-    def consume(self, token: str | None, call_id: str, persona: str) -> None:
+    def consume(
+        self,
+        token: object,
+        call_id: object,
+        persona: object,
+        identity: Mapping[str, str] | None = None,
+    ) -> None:
         """Accept a token once.
 
         Args:
             token: The token from the stream's custom parameters.
             call_id: The stream's ``call_id`` parameter.
             persona: The stream's ``persona`` parameter.
+            identity: The stream's other parameters, as issued.
 
         Raises:
             MediaTokenError: The token is missing, malformed, forged (or does not match the call
@@ -91,11 +118,16 @@ class MediaTokens:
         """
         if not token:
             raise MediaTokenError("missing")
+        if not (isinstance(token, str) and isinstance(call_id, str) and isinstance(persona, str)):
+            raise MediaTokenError("malformed")
         parts = token.split(".")
-        if len(parts) != 3 or not parts[0].isdigit() or not all(parts):
+        if len(parts) != 3 or not parts[0].isdigit() or len(parts[0]) > 12 or not all(parts):
             raise MediaTokenError("malformed")
         expiry, nonce, signature = int(parts[0]), parts[1], parts[2]
-        expected = self._sign(call_id, persona, expiry, nonce)
+        try:
+            expected = self._sign(call_id, persona, expiry, nonce, identity)
+        except UnicodeEncodeError:  # a lone surrogate: no token was ever issued for it
+            raise MediaTokenError("malformed") from None
         if not hmac.compare_digest(signature.encode(), expected.encode()):
             raise MediaTokenError("forged")
         now = self._clock()

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, WebSock
 from fastapi.responses import Response
 from loguru import logger
 from pipecat.runner.types import WebSocketRunnerArguments
-from pipecat.runner.utils import parse_telephony_websocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from assembly.call import new_call_id
@@ -21,6 +20,7 @@ from bots import UnknownPersonaError, get_persona
 from config import Settings, ws_url
 from launcher.auth import require_api_key
 from launcher.client_limits import limit_webhooks
+from launcher.media_handshake import HandshakeRefused, PendingStreams, read_start
 from launcher.media_tokens import TOKEN_PARAM, MediaTokenError, MediaTokens
 from launcher.twilio_signature import require_twilio_signature
 from launcher.twilio_status import call_statuses
@@ -49,6 +49,15 @@ def media_tokens(app: FastAPI) -> MediaTokens:
     if tokens is None:
         tokens = app.state.media_tokens = MediaTokens.from_settings(app.state.settings)
     return tokens
+
+
+def pending_streams(app: FastAPI) -> PendingStreams:
+    """The app's count of media streams that have not shown their token yet."""
+    pending = getattr(app.state, "pending_streams", None)
+    if pending is None:
+        limit = app.state.settings.media_unauthenticated_max
+        pending = app.state.pending_streams = PendingStreams(limit)
+    return pending
 
 
 def twiml_stream(settings: Settings, params: dict[str, str]) -> str:
@@ -108,8 +117,9 @@ async def voice_webhook(request: Request) -> Response:
         "from_number": caller,
         "to_number": called,
         "tenant": request.query_params.get("tenant", ""),  # ?tenant= on the webhook URL
-        TOKEN_PARAM: media_tokens(request.app).issue(call_id, persona.name),
     }
+    identity = {k: v for k, v in params.items() if v and k not in ("call_id", "persona")}
+    params[TOKEN_PARAM] = media_tokens(request.app).issue(call_id, persona.name, identity)
     logger.info(f"twilio voice {call_sid or '-'} from {masked(caller)}: {persona.name} {call_id}")
     return _xml(twiml_stream(settings, params))
 
@@ -126,25 +136,20 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 async def media_stream(websocket: WebSocket) -> None:
     """Twilio's media stream: read ``start``, check its token, run the persona's call on it."""
     await websocket.accept()
+    settings: Settings = websocket.app.state.settings
     try:
-        kind, call_data = await parse_telephony_websocket(websocket)
-    except (ValueError, WebSocketDisconnect):
-        logger.warning("twilio media stream closed before its start message")
+        with pending_streams(websocket.app).waiting():
+            start = await read_start(websocket, settings.media_handshake_timeout_secs)
+            media_tokens(websocket.app).consume(
+                start.token, start.call_id, start.persona, start.identity
+            )
+            persona = get_persona(start.persona)
+    except (HandshakeRefused, MediaTokenError, UnknownPersonaError) as exc:
+        code = exc.code if isinstance(exc, HandshakeRefused) else POLICY_VIOLATION
+        logger.warning(f"twilio media stream refused ({code}): {exc}")
+        await _close(websocket, code, "stream not authorized")
         return
-    params: dict[str, Any] = call_data.body if isinstance(call_data.body, dict) else {}
-    token = params.pop(TOKEN_PARAM, None)  # never reaches the call's metadata or the logs
-    call_id, name = str(params.get("call_id") or ""), str(params.get("persona") or "")
-    if kind != "twilio":
-        logger.warning(f"media stream refused: {kind} is not a Twilio stream")
-        await _close(websocket, POLICY_VIOLATION, "not a Twilio media stream")
-        return
-    try:
-        media_tokens(websocket.app).consume(token, call_id, name)
-        persona = get_persona(name)
-    except (MediaTokenError, UnknownPersonaError) as exc:
-        logger.warning(f"twilio media stream {call_id[:40]!r} refused: {exc}")
-        await _close(websocket, POLICY_VIOLATION, "stream not authorized")
-        return
+    call_id = start.call_id
     runner = websocket.app.state.runner
     try:
         active = await runner.start(persona, WebSocketRunnerArguments(websocket=websocket))
