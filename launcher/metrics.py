@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -15,6 +15,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+from launcher.auth import require_api_key
 
 router = APIRouter()
 
@@ -128,9 +130,9 @@ class LauncherMetrics:
         return generate_latest(self.registry)
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/metrics", include_in_schema=False, dependencies=[Depends(require_api_key)])
 async def metrics(request: Request) -> Response:
-    """Prometheus scrape endpoint."""
+    """Prometheus scrape endpoint (in production with the API key: Prometheus' bearer token)."""
     body = request.app.state.metrics.render()
     workers = getattr(request.app.state.runner, "live_workers", None)
     if workers is not None:  # calls run in worker processes: add their metrics
