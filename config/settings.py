@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     media_handshake_timeout_secs: float = Field(default=5, gt=0)  # to a stream's valid start
     media_unauthenticated_max: int = Field(default=100, ge=1)  # streams waiting for their start
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    anonymous_calls: bool | None = None  # browser calls without a session; None: dev only
     client_offers_per_minute: int = Field(default=20, ge=0)  # per client address; 0: no limit
     client_max_calls: int = Field(default=3, ge=0)  # browser calls at once per client; 0: none
     client_webhooks_per_minute: int = Field(default=300, ge=0)  # phone webhooks per address
@@ -184,7 +185,13 @@ class Settings(BaseSettings):
     calendar_timezone: str = "UTC"
 
     @field_validator(
-        "stt_provider", "llm_provider", "tts_provider", "sqlite_path", "database_url", mode="before"
+        "stt_provider",
+        "llm_provider",
+        "tts_provider",
+        "sqlite_path",
+        "database_url",
+        "anonymous_calls",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

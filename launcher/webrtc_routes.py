@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from bots import UnknownPersonaError, get_persona
 from config.logging import escape
 from launcher.client_limits import ClientLimits, check_rate, client_of
+from launcher.sessions import call_identity
 from runner.base import BadOffer, CallRefused
 
 router = APIRouter()
@@ -62,9 +63,6 @@ def webrtc_handler() -> SmallWebRTCRequestHandler:
     return SmallWebRTCRequestHandler()
 
 
-# What the server decides about a call, never the request: a browser that names its own call id
-# could write files where it likes (the recording is ``<call_id>.wav``).
-SERVER_DECIDES = ("call_id",)
 _SDP_NEEDS = (
     ("v=0", "v=0"), ("an m= line", "m="), ("ice-ufrag", "a=ice-ufrag:"), ("ice-pwd", "a=ice-pwd:")
 )
@@ -129,11 +127,16 @@ def _retry(exc: CallRefused) -> dict[str, str]:
 
 @router.post("/api/offer")
 async def offer(body: OfferBody, request: Request) -> dict[str, str] | None:
-    """A browser's offer: rate-limited, checked, stripped of what the server decides, answered."""
+    """A browser's offer: rate-limited, checked, its identity from a session token, answered.
+
+    Nothing else in ``request_data`` reaches the call: the server chooses the call id (a
+    browser that named its own could write files where it likes) and the session token, made
+    by the operator's backend, says who the caller is.
+    """
     limits: ClientLimits = request.app.state.client_limits
     check_rate(limits.offers, request)
     check_offer(body)
-    data = {k: v for k, v in (body.request_data or {}).items() if k not in SERVER_DECIDES}
+    data = call_identity(request, body.request_data or {})
     try:
         name = str(data.get("persona") or request.app.state.settings.default_persona)
         data["persona"] = get_persona(name).name

@@ -33,6 +33,7 @@ GUARDED = {
     ("POST", "/calls/outbound"): 401,
     ("GET", "/metrics"): 401,
     ("POST", "/rooms"): 401,
+    ("POST", "/sessions"): 401,
     ("GET", "/webhooks/events"): 401,
     ("GET", "/twilio/calls"): 401,
     ("GET", "/twilio/calls/{call_sid}"): 401,

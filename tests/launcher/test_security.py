@@ -45,6 +45,7 @@ def guarded(doubles, tmp_path_factory):
         "RECORDING_ENABLED": "true",
         "CLIENT_OFFERS_PER_MINUTE": "0",
         "CLIENT_MAX_CALLS": "0",
+        "ANONYMOUS_CALLS": "true",
         "SWITCHBOARD_ICE_LOOPBACK_ONLY": "1",
     }
     env["LIVEKIT_API_SECRET"] = env["LIVEKIT_API_SECRET"].ljust(32, "x")
@@ -139,6 +140,7 @@ def limited(doubles):
         **PRODUCTION,
         "CLIENT_OFFERS_PER_MINUTE": "6",
         "CLIENT_MAX_CALLS": "2",
+        "ANONYMOUS_CALLS": "true",
         "CONNECT_TIMEOUT_SECS": "30",
         "SWITCHBOARD_ICE_LOOPBACK_ONLY": "1",
     }
