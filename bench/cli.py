@@ -62,8 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run the launcher of another checkout (e.g. a baseline commit)")
     _common(turns)
     from bench.memory import add_memory_parser
+    from bench.security import add_security_parser
 
     add_memory_parser(sub)
+    add_security_parser(sub)
     return parser
 
 
@@ -83,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         from bench.memory import run_memory
 
         return run_memory(args)
+    if args.command == "security":
+        from bench.security import SecurityConfig, run_security
+
+        return run_security(
+            SecurityConfig(args.offers, args.handshakes, args.in_call, args.seed, args.out)
+        )
     try:
         env = parse_env_pairs(args.launcher_env)
         profile = parse_profile(args.profile)

@@ -6,17 +6,19 @@ silent sockets, malformed handshakes, malformed messages inside a live call, and
 
 import asyncio
 import json
-import random
 import time
 
 import pytest
 import websockets
 from websockets.asyncio.client import connect
 
+from tests.callers import fuzz
 from tests.callers import media_streams as wire
 from tests.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
 
 SILENCE = b"\xff" * 160
+HANDSHAKES = 1000  # seeded; with the in-call cases ~2,000 per run
+IN_CALL_CALLS, IN_CALL_EACH = 50, 19  # under the limit of 20 malformed messages a call
 
 
 @pytest.fixture(scope="module")
@@ -56,39 +58,8 @@ async def test_silent_media_sockets_are_closed_after_handshake_timeout(launcher)
     assert "no start within 1s" in launcher.log()
 
 
-def _handshakes(seed: int, count: int) -> list[str | bytes]:
-    """Malformed first messages: fixed shapes, then seeded mutations of a real start."""
-    real = wire.start(1, random_sid("AC"), random_sid("CA"), random_sid("MZ"), {
-        "persona": "receptionist", "call_id": "call_x", "media_token": "1.a.b"})
-    shapes: list[str | bytes] = [
-        b"\x00\x01binary", "not json", "[]", "5", "null", '"start"',
-        json.dumps({"event": "start", "start": 5}),
-        json.dumps({"event": "start", "start": []}),
-        json.dumps({"event": "start", "start": {"customParameters": []}}),
-        json.dumps({**real, "start": {**real["start"], "customParameters": {"media_token": 5}}}),
-        json.dumps({**real, "start": {**real["start"], "customParameters": {
-            "media_token": ["x"], "call_id": "c", "persona": "receptionist"}}}),
-        json.dumps({**real, "start": {**real["start"], "customParameters": {
-            "media_token": "9" * 5000 + ".a.b", "call_id": "c", "persona": "receptionist"}}}),
-        json.dumps({**real, "start": {**real["start"], "customParameters": {
-            "media_token": "1.a.b", "call_id": "c\ud800", "persona": "receptionist"}}}),
-        json.dumps({**real, "start": {**real["start"], "callSid": {"a": 1}}}),
-        json.dumps({**real, "start": {**real["start"], "customParameters": {
-            "media_token": "1.a.b", "call_id": "../../x", "persona": "receptionist"}}}),
-    ]
-    rng = random.Random(seed)
-    text = json.dumps(real)
-    while len(shapes) < count:
-        chars = list(text)
-        for _ in range(rng.randint(1, 6)):
-            i = rng.randrange(len(chars))
-            chars[i] = rng.choice(['"', "{", "}", "[", "]", ",", ":", "0", "\\", "x", ""])
-        shapes.append("".join(chars))
-    return shapes
-
-
 async def test_malformed_handshakes_get_a_close_code_never_a_traceback(launcher):
-    shapes = _handshakes(seed=16, count=200)
+    shapes = fuzz.handshakes(seed=16, count=HANDSHAKES)
     codes: dict[int | None, int] = {}
 
     async def one(first: str | bytes) -> None:
@@ -170,33 +141,43 @@ class RawCall:
             pass
 
 
-MALFORMED = [
-    '{"event": "media", "media": {"payload": "%%% not base64 %%%"}}',
-    "[]",
-    '{"event": "media", "media": "a string"}',
-    '{"event": "media", "media": {"payload": 12345}}',
-    "not json at all",
-    '{"event": "dtmf", "dtmf": 7}',
-]
-
-
 async def test_malformed_media_message_does_not_end_the_call(launcher, doubles):
     doubles.client.reset()
     async with RawCall(launcher, doubles) as call:
         await call.silence(1.0)
-        for message in MALFORMED * 3:  # 18: under the limit of 20
+        for message in fuzz.FIXED_IN_CALL * 3:  # 18: under the limit of 20
             await call.send(message)
         mark = time.monotonic()
         await call.silence(4.0)
         assert call.heard_since(mark) > 20  # the greeting goes on: the call survived
         assert call.ws.close_code is None
-        for message in MALFORMED * 2:  # past the limit: a spoken goodbye, then the hang-up
+        for message in fuzz.FIXED_IN_CALL * 2:  # past the limit: a goodbye, then the hang-up
             await call.send(message)
         code, took = await call.closed(timeout=15)
         assert code is not None and took < 15
     ended = [c for c in launcher.get("/calls").json() if c["end_reason"] == "malformed_media"]
     assert ended, launcher.get("/calls").json()
     assert "dropped a malformed Twilio media message" in launcher.log()
+
+
+async def test_seeded_in_call_fuzz_never_ends_a_call(launcher, doubles):
+    doubles.client.reset()
+
+    async def one(seed: int) -> tuple[int | None, bool]:
+        async with RawCall(launcher, doubles) as call:
+            await call.silence(0.2)
+            for message in fuzz.in_call(seed, IN_CALL_EACH, call.stream):
+                await call.send(message)
+                await call.silence(0.02)
+            await call.silence(0.4)
+            return call.ws.close_code, call.reader.done()
+
+    results = []
+    for batch in range(0, IN_CALL_CALLS, 5):
+        results += await asyncio.gather(*(one(s) for s in range(batch, batch + 5)))
+    assert results == [(None, False)] * IN_CALL_CALLS  # every call still up when the caller left
+    assert "Traceback" not in launcher.log()
+    assert launcher.proc.poll() is None and launcher.get("/readyz").status_code == 200
 
 
 async def test_stop_ends_the_call_even_if_media_follows(launcher, doubles):
