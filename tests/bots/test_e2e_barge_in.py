@@ -31,6 +31,16 @@ def _ask_for_the_long_reply(voice: str) -> list:
     return [Say(trigger_pcm(voice)), WaitForBotSpeech(timeout=15)]
 
 
+def _interrupt_the_long_reply(voice: str, speech) -> list:
+    return [
+        WaitForBotSilence(timeout=15),
+        *_ask_for_the_long_reply(voice),
+        BargeIn(speech, after_bot_audio_secs=BARGE_AFTER_SECS),
+        WaitForBotSilence(timeout=20),
+        HangUp(),
+    ]
+
+
 def _reply_heard(result, turn_index: int) -> float:
     """Bot voice heard from the reply to caller turn ``turn_index`` until the next turn."""
     turns = result.turns
@@ -94,14 +104,7 @@ async def test_wait_stops_the_bot_within_400ms(doubles, launcher_factory, word):
     voice = VOICES[2] if word == "wait" else VOICES[0]
     said = item("interrupt_short", word, voice)
     line = open_line(doubles, launcher_factory, [said])
-    steps = [
-        WaitForBotSilence(timeout=15),
-        *_ask_for_the_long_reply(voice),
-        BargeIn(said.pcm, after_bot_audio_secs=BARGE_AFTER_SECS),
-        WaitForBotSilence(timeout=20),
-        HangUp(),
-    ]
-    result = await caller(doubles, line).run(steps)
+    result = await caller(doubles, line).run(_interrupt_the_long_reply(voice, said.pcm))
     assert result.errors == [], result.errors
     barge = result.barge_ins[0]
     assert barge.bot_speaking
@@ -119,14 +122,7 @@ async def test_a_long_interruption_stops_the_bot_and_is_answered(doubles, launch
     voice = VOICES[1]
     said = item("interrupt_long", "Actually, can we do Thursday", voice)
     line = open_line(doubles, launcher_factory, [said])
-    steps = [
-        WaitForBotSilence(timeout=15),
-        *_ask_for_the_long_reply(voice),
-        BargeIn(said.pcm, after_bot_audio_secs=BARGE_AFTER_SECS),
-        WaitForBotSilence(timeout=20),
-        HangUp(),
-    ]
-    result = await caller(doubles, line).run(steps)
+    result = await caller(doubles, line).run(_interrupt_the_long_reply(voice, said.pcm))
     assert result.errors == [], result.errors
     assert result.barge_ins[0].clear_at is not None
     assert any("thursday" in m.lower() for m in last_user_messages(doubles))

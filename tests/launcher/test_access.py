@@ -4,22 +4,12 @@ import httpx
 import pytest
 
 from tests.launcher.process import LauncherProcess
-
-API_KEY = "sk-switchboard-test-0123456789abcdef"
-PRODUCTION = {
-    "ENV": "production",
-    "SWITCHBOARD_API_KEY": API_KEY,
-    "MEDIA_TOKEN_SECRET": "media-token-secret-0123456789",
-    "CORS_ORIGINS": '["https://app.example.com"]',
-    "MAX_BODY_BYTES": "4096",
-}
+from tests.launcher.production import API_KEY, PRODUCTION, production_env
 
 
 @pytest.fixture(scope="module")
 def production(doubles):
-    env = {**doubles.env(), **PRODUCTION}
-    env["LIVEKIT_API_SECRET"] = env["LIVEKIT_API_SECRET"].ljust(32, "x")
-    with LauncherProcess(env) as running:
+    with LauncherProcess(production_env(doubles)) as running:
         yield running
 
 

@@ -9,7 +9,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
-from tests.launcher.test_access import API_KEY, PRODUCTION
+from tests.launcher.production import API_KEY, production_env
 
 # Public routes and why. Everything else must refuse a request without credentials.
 PUBLIC = {
@@ -62,9 +62,7 @@ def _routes(app) -> set[tuple[str, str]]:
 def production(doubles):
     from tests.launcher.process import LauncherProcess
 
-    env = {**doubles.env(), **PRODUCTION}
-    env["LIVEKIT_API_SECRET"] = env["LIVEKIT_API_SECRET"].ljust(32, "x")
-    with LauncherProcess(env) as running:
+    with LauncherProcess(production_env(doubles)) as running:
         yield running
 
 

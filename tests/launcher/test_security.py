@@ -21,7 +21,7 @@ from tests.callers.script import Say, WaitForBotSilence
 from tests.callers.twilio import TwilioCaller
 from tests.callers.twiml import twilio_signature
 from tests.launcher.process import LauncherProcess
-from tests.launcher.test_access import API_KEY, PRODUCTION
+from tests.launcher.production import API_KEY, production_env
 
 KEY = {"X-API-Key": API_KEY}
 OUR_CALL_ID = re.compile(r"call_[0-9a-f]{20}")
@@ -32,10 +32,8 @@ def guarded(doubles, tmp_path_factory):
     """Production, calls in one worker process, two lines, a 2 s connect timeout, recording on,
     and no per-client limits (so the floods below reach the offer checks)."""
     data = tmp_path_factory.mktemp("data")
-    env = {
-        **doubles.env(),
-        **PRODUCTION,
-        "MAX_BODY_BYTES": str(256 * 1024),
+    env = production_env(doubles, MAX_BODY_BYTES=str(256 * 1024))
+    env |= {
         "DATA_DIR": str(data),
         "PROCESS_MODEL": "workers",
         "WORKERS": "1",
@@ -48,7 +46,6 @@ def guarded(doubles, tmp_path_factory):
         "ANONYMOUS_CALLS": "true",
         "SWITCHBOARD_ICE_LOOPBACK_ONLY": "1",
     }
-    env["LIVEKIT_API_SECRET"] = env["LIVEKIT_API_SECRET"].ljust(32, "x")
     with LauncherProcess(env, startup_timeout=120) as running:
         running.data_dir = data
         yield running
@@ -135,16 +132,14 @@ async def test_junk_offers_do_not_hold_slots_or_spawn_workers(guarded, doubles):
 @pytest.fixture(scope="module")
 def limited(doubles):
     """Production with small per-client limits: 6 offers a minute, 2 browser calls at once."""
-    env = {
-        **doubles.env(),
-        **PRODUCTION,
+    env = production_env(doubles)
+    env |= {
         "CLIENT_OFFERS_PER_MINUTE": "6",
         "CLIENT_MAX_CALLS": "2",
         "ANONYMOUS_CALLS": "true",
         "CONNECT_TIMEOUT_SECS": "30",
         "SWITCHBOARD_ICE_LOOPBACK_ONLY": "1",
     }
-    env["LIVEKIT_API_SECRET"] = env["LIVEKIT_API_SECRET"].ljust(32, "x")
     with LauncherProcess(env) as running:
         yield running
 
@@ -186,8 +181,7 @@ def test_api_key_in_a_url_is_refused_and_never_logged(limited):
 
 
 def test_production_refuses_unsigned_phone_webhooks(doubles):
-    env = {**doubles.env(), **PRODUCTION, "TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": ""}
-    env["LIVEKIT_API_SECRET"] = env["LIVEKIT_API_SECRET"].ljust(32, "x")
+    env = production_env(doubles, TWILIO_AUTH_TOKEN="", TWILIO_ACCOUNT_SID="")
     with LauncherProcess(env) as launcher:
         form = {"CallSid": "CA" + "2" * 32, "From": "+15005550006", "To": "+15005550001"}
         voice = httpx.post(f"{launcher.base_url}/twilio/voice?persona=companion", data=form)

@@ -13,21 +13,14 @@ import pytest
 from launcher.sessions import SessionError, SessionTokens
 from tests.callers.offers import sdp_offer
 from tests.launcher.process import LauncherProcess
-from tests.launcher.test_access import API_KEY, PRODUCTION
+from tests.launcher.production import API_KEY, production_env
 
 KEY = {"X-API-Key": API_KEY}
 
 
 def _launcher(doubles, data_dir, **extra: str) -> LauncherProcess:
-    env = {
-        **doubles.env(),
-        **PRODUCTION,
-        "DATA_DIR": str(data_dir),
-        "CONNECT_TIMEOUT_SECS": "2",
-        "SWITCHBOARD_ICE_LOOPBACK_ONLY": "1",
-        **extra,
-    }
-    env["LIVEKIT_API_SECRET"] = env["LIVEKIT_API_SECRET"].ljust(32, "x")
+    env = production_env(doubles, DATA_DIR=str(data_dir), CONNECT_TIMEOUT_SECS="2", **extra)
+    env |= {"SWITCHBOARD_ICE_LOOPBACK_ONLY": "1", "MAX_BODY_BYTES": str(256 * 1024)}
     return LauncherProcess(env)
 
 
