@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench.security import SecurityConfig, run_security
 
         return run_security(
-            SecurityConfig(args.offers, args.handshakes, args.in_call, args.seed, args.out)
+            SecurityConfig(args.offers, args.handshakes, args.in_call, args.schema_examples,
+                           args.seed, args.out)
         )
     try:
         env = parse_env_pairs(args.launcher_env)

@@ -26,6 +26,7 @@ from bench.stack import running_stack
 from tests.bots.scenario import BOOKING
 from tests.callers import fuzz
 from tests.callers import media_streams as wire
+from tests.callers.api_fuzz import access_statuses, schemathesis_runs
 from tests.callers.offers import JUNK_OFFERS
 from tests.callers.script import Say, WaitForBotSilence
 from tests.callers.twilio import TwilioCaller
@@ -51,6 +52,7 @@ class SecurityConfig:
     offers: int = 1000
     handshakes: int = 2000
     in_call_messages: int = 10_000
+    schema_examples: int = 1500  # per operation and pass (with and without the key)
     seed: int = 16
     out: Path = Path("bench/results")
 
@@ -138,8 +140,18 @@ async def _run(cfg: SecurityConfig, stack: Any) -> dict[str, Any]:
     offers = await _offers(launcher.base_url, cfg.offers)
     handshakes = await _handshakes(launcher.ws_url, fuzz.handshakes(cfg.seed, cfg.handshakes))
     in_call = await _in_call(launcher.base_url, token, cfg.in_call_messages, cfg.seed)
+    before = access_statuses(launcher.log())
+    runs = await asyncio.to_thread(
+        schemathesis_runs, launcher.base_url, cfg.schema_examples, cfg.seed, API_KEY
+    )
     log = launcher.log()
+    schema_statuses = access_statuses(log) - before
     return {
+        "schemathesis": {
+            "requests": sum(schema_statuses.values()),
+            "statuses": dict(schema_statuses),
+            "exit_codes": [code for code, _ in runs],
+        },
         "offers": {str(k): v for k, v in offers.items()},
         "handshakes": {str(k): v for k, v in handshakes.items()},
         "in_call": in_call,
@@ -165,6 +177,7 @@ def run_security(cfg: SecurityConfig) -> int:
     offer_5xx = sum(v for k, v in report["offers"].items() if k.startswith("5"))
     clean = (
         offer_5xx == 0
+        and report["schemathesis"]["statuses"].get("5xx", 0) == 0
         and report["tracebacks"] == 0
         and report["launcher_alive"]
         and report["workers_unchanged"]
@@ -180,6 +193,8 @@ def add_security_parser(sub: Any) -> None:
     p.add_argument("--offers", type=int, default=1000, help="junk browser offers")
     p.add_argument("--handshakes", type=int, default=2000, help="malformed stream handshakes")
     p.add_argument("--in-call", type=int, default=10_000, help="malformed in-call messages")
+    p.add_argument("--schema-examples", type=int, default=1500,
+                   help="schemathesis examples per operation and pass")
     p.add_argument("--seed", type=int, default=16)
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     p.add_argument("--log-level", default="WARNING")
