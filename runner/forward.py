@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import httpx
 from pipecat.runner.utils import parse_telephony_websocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from websockets.exceptions import ConnectionClosed
@@ -104,11 +105,14 @@ async def watch_call(
     """
     waited = 0.0
     while worker.alive():
-        response = await worker.http.get(f"/internal/calls/{call_id}")
-        if response.status_code == 200:
+        try:
+            response: httpx.Response | None = await worker.http.get(f"/internal/calls/{call_id}")
+        except httpx.HTTPError:  # a busy worker (a flood of offers) is not a finished call
+            response = None
+        if response is not None and response.status_code == 200:
             if not response.json().get("active", True):
                 return
-        elif waited > appear_within:
+        elif response is not None and waited > appear_within:
             return  # never started (the browser did not connect)
         if give_up_after is not None and waited > give_up_after:
             return
