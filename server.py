@@ -37,6 +37,7 @@ from launcher import (  # noqa: E402
 from launcher.auth import check_production_secrets  # noqa: E402
 from launcher.client_limits import ClientLimits  # noqa: E402
 from launcher.metrics import LauncherMetrics  # noqa: E402
+from launcher.readiness import check_personas  # noqa: E402
 from launcher.serve import DrainingServer  # noqa: E402
 from postcall.background import wait_for_background  # noqa: E402
 from providers import preload as preload_providers  # noqa: E402
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pooled = isinstance(app.state.runner, WorkerPoolRunner)
         await app.state.storage.open()  # migrates once, before any worker opens the file
+        await check_personas(app, settings)
         if not pooled:  # models and imports are paid once, at start-up, never per call
             preload_models()
             preload_providers()
@@ -81,7 +83,9 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         server = getattr(app.state, "server", None)
         if server is not None and not pooled:
             background.append(asyncio.create_task(server.recycle_when_due(settings.worker_max_calls)))
-        logger.info(f"Switchboard launcher ready on {settings.public_url}")
+        public = settings.public_url.rstrip("/")
+        also = f" (public URL {public})" if public != settings.listen_url else ""
+        logger.info(f"Switchboard launcher ready on {settings.listen_url}{also}")
         yield
         for task in background:
             task.cancel()

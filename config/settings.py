@@ -213,6 +213,12 @@ class Settings(BaseSettings):
 
     # Derived endpoints: our code appends each service's own paths here, nowhere else.
     @property
+    def listen_url(self) -> str:
+        """Where the launcher listens: ``HOST``:``PORT`` (all interfaces shown as localhost)."""
+        host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
     def recordings_path(self) -> Path:
         """Where call recordings are written while a call runs."""
         return self.recordings_dir or self.data_dir / "recordings"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from bots import PERSONAS
+from launcher.readiness import problems_of
 
 router = APIRouter()
 _PAGE = Path(__file__).parent / "static" / "index.html"
@@ -26,9 +28,19 @@ async def favicon() -> Response:
 
 
 @router.get("/personas")
-async def personas() -> list[dict[str, str]]:
-    """The personas this launcher serves."""
-    return [{"name": p.name, "description": p.description} for p in PERSONAS.values()]
+async def personas(request: Request) -> list[dict[str, Any]]:
+    """The personas this launcher serves, and whether each can take a call now.
+
+    ``missing`` names what to set for one that cannot (``DEEPGRAM_API_KEY is not set: ...``).
+    """
+    out = []
+    for p in PERSONAS.values():
+        missing = problems_of(request.app, p.name)
+        out.append(
+            {"name": p.name, "description": p.description, "ready": not missing,
+             "missing": missing}
+        )
+    return out
 
 
 @router.get("/healthz")

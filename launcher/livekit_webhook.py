@@ -18,6 +18,7 @@ from loguru import logger
 from assembly.call import new_call_id
 from bots import UnknownPersonaError, get_persona
 from config import Settings
+from launcher.readiness import problems_of
 from launcher.rooms_routes import check_admission, livekit_or_503, room_calls, start_livekit_bot
 from transports.livekit_rooms import LiveKitRooms
 
@@ -80,6 +81,9 @@ async def _participant_joined(
     except UnknownPersonaError as exc:
         logger.error(f"LiveKit SIP call in room {room} not answered: {exc}")
         return {"status": "ignored", "reason": str(exc)}
+    if problems := problems_of(app, persona.name):
+        logger.error(f"LiveKit SIP call in room {room} not answered: {'; '.join(problems)}")
+        return {"status": "ignored", "reason": "; ".join(problems)}
     check_admission(app.state.runner)
     metadata = dict(meta["metadata"]) if isinstance(meta.get("metadata"), dict) else {}
     if attributes.get("sip.callID"):

@@ -20,6 +20,7 @@ from assembly.call import new_call_id
 from bots import PERSONAS, UnknownPersonaError, get_persona
 from config import Settings
 from launcher.auth import require_api_key
+from launcher.readiness import require_ready
 from launcher.twilio_routes import masked
 from launcher.twilio_status import call_statuses
 
@@ -143,6 +144,7 @@ async def outbound_call(body: OutboundCallRequest, request: Request) -> Outbound
             status_code=404,
             detail=f"unknown persona {name!r}; valid personas: {', '.join(sorted(PERSONAS))}",
         ) from None
+    require_ready(request.app, persona)
     refused = request.app.state.runner.admission()
     if refused is not None:
         raise HTTPException(

@@ -25,6 +25,7 @@ from assembly.call import new_call_id
 from assembly.persona import Persona
 from bots import UnknownPersonaError, get_persona
 from launcher.auth import require_api_key
+from launcher.readiness import require_ready
 from providers.errors import MissingKeyError, ProviderError
 from runner.base import ActiveCall, CallRefused, CallRunner
 from transports.daily_rooms import DailyRooms
@@ -260,6 +261,7 @@ async def create_room(req: RoomRequest, request: Request) -> dict[str, Any]:
     """
     started = time.perf_counter()
     persona = persona_or_404(req.persona)
+    require_ready(request.app, persona)
     check_admission(request.app.state.runner)
     call_id = new_call_id()
     build = _daily_room if req.transport == "daily" else _livekit_room

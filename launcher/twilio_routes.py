@@ -22,6 +22,7 @@ from launcher.auth import require_api_key
 from launcher.client_limits import limit_webhooks
 from launcher.media_handshake import HandshakeRefused, PendingStreams, read_start
 from launcher.media_tokens import TOKEN_PARAM, MediaTokenError, MediaTokens
+from launcher.readiness import problems_of
 from launcher.twilio_signature import require_twilio_signature
 from launcher.twilio_status import call_statuses
 from runner.base import CallRefused
@@ -29,6 +30,7 @@ from runner.base import CallRefused
 router = APIRouter()
 
 NOT_CONFIGURED = "Sorry, this number is not configured. Goodbye."
+NOT_READY = "Sorry, we cannot take calls on this line right now. Please try again later. Goodbye."
 APOLOGIES = {
     "full": "Sorry, all our lines are busy right now. Please call again in a few minutes. Goodbye.",
     "draining": "Sorry, we cannot take your call right now. Please call again shortly. Goodbye.",
@@ -101,6 +103,10 @@ async def voice_webhook(request: Request) -> Response:
     except UnknownPersonaError:
         logger.warning(f"twilio voice {call_sid or '-'} to {masked(called)}: unknown persona")
         return _xml(twiml_apology(NOT_CONFIGURED))
+    if problems := problems_of(request.app, persona.name):
+        logger.error(f"twilio voice {call_sid or '-'}: {persona.name} cannot take calls: "
+                     f"{'; '.join(problems)}")
+        return _xml(twiml_apology(NOT_READY))
     refused: CallRefused | None = request.app.state.runner.admission()
     if refused is not None:
         logger.warning(

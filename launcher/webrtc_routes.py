@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from bots import UnknownPersonaError, get_persona
 from config.logging import escape
 from launcher.client_limits import ClientLimits, check_rate, client_of
+from launcher.readiness import require_ready
 from launcher.sessions import call_identity
 from runner.base import BadOffer, CallRefused
 
@@ -139,9 +140,11 @@ async def offer(body: OfferBody, request: Request) -> dict[str, str] | None:
     data = call_identity(request, body.request_data or {})
     try:
         name = str(data.get("persona") or request.app.state.settings.default_persona)
-        data["persona"] = get_persona(name).name
+        persona = get_persona(name)
     except UnknownPersonaError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
+    require_ready(request.app, persona)  # a clear 503 before any media, never a silent call
+    data["persona"] = persona.name
     runner = request.app.state.runner
     client = client_of(request)
     live = sum(1 for a in runner.calls() if a.client == client and a.ended_at is None)
