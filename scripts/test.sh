@@ -3,8 +3,9 @@
 #
 # Most tests are real calls that spend their time waiting on real-time audio, so they run on
 # TEST_WORKERS pytest-xdist workers (default 2), a file per worker at a time. Tests marked
-# `serial` assert timings (latency stages within 20 ms, recall budget, playout gaps) and run
-# afterwards on their own, on a quiet machine. With arguments, pytest runs just those, serially.
+# `serial` assert timings (latency stages within 20 ms, recall budget, playout gaps) or load the
+# whole machine (the security floods and fuzzing), and run afterwards on their own. With
+# arguments, pytest runs just those, serially.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 pytest=(uv run --frozen --offline pytest)

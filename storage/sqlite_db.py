@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -104,7 +105,7 @@ class SQLiteDB:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _set_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         applied = apply_migrations(conn)
@@ -154,3 +155,19 @@ class SQLiteDB:
     def rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
         """The rows of a query as dicts (only on the storage thread)."""
         return [dict(row) for row in self.conn.execute(sql, params).fetchall()]
+
+
+def _set_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch a connection to WAL, retrying while another process holds the lock.
+
+    Changing the journal mode does not wait on the busy handler, so two processes opening a new
+    file at once (two workers) got "database is locked".
+    """
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02)

@@ -9,7 +9,8 @@ import random
 from tests.callers import media_streams as wire
 from tests.callers.twiml import random_sid
 
-_MUTATIONS = ['"', "{", "}", "[", "]", ",", ":", "0", "\\", "x", "", "\ud800", "\n"]
+# "\\ud800" is the JSON escape of a lone surrogate (what a hostile client can send as text).
+_MUTATIONS = ['"', "{", "}", "[", "]", ",", ":", "0", "\\", "x", "", "\\ud800", "\n"]
 
 
 def _mutate(rng: random.Random, text: str) -> str:

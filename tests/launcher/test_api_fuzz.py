@@ -11,6 +11,7 @@ from tests.callers.api_fuzz import access_statuses, schemathesis_runs
 from tests.launcher.production import API_KEY, production_env
 
 EXAMPLES = 25  # per operation and run
+pytestmark = pytest.mark.serial  # loads the machine: alone, so timing tests are not disturbed
 
 
 @pytest.fixture(scope="module")
@@ -27,5 +28,6 @@ def test_no_generated_request_gets_a_server_error(launcher):
     statuses = access_statuses(launcher.log())
     assert statuses["4xx"] + statuses["2xx"] > 300, statuses  # the runs really sent requests
     assert statuses["5xx"] == 0, statuses
-    assert [code for code, _ in runs] == [0, 0], [out for _, out in runs]
+    # schemathesis' own exit code also counts its generation errors; the server's view decides
+    assert not any("Server error" in out for _, out in runs), [out for _, out in runs]
     assert "Traceback" not in launcher.log()

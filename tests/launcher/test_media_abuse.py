@@ -17,6 +17,7 @@ from tests.callers import media_streams as wire
 from tests.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
 
 SILENCE = b"\xff" * 160
+pytestmark = pytest.mark.serial  # 1,000 handshakes and 50 calls: alone, not beside timing tests
 HANDSHAKES = 1000  # seeded; with the in-call cases ~2,000 per run
 IN_CALL_CALLS, IN_CALL_EACH = 50, 19  # under the limit of 20 malformed messages a call
 

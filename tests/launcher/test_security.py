@@ -24,6 +24,7 @@ from tests.launcher.process import LauncherProcess
 from tests.launcher.production import API_KEY, production_env
 
 KEY = {"X-API-Key": API_KEY}
+pytestmark = pytest.mark.serial  # floods of 1,020 offers: alone, not beside timing tests
 OUR_CALL_ID = re.compile(r"call_[0-9a-f]{20}")
 
 
