@@ -21,11 +21,10 @@ do not count as played.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from loguru import logger
@@ -57,10 +56,10 @@ MALFORMED_LIMIT = 20
 class TwilioPlayoutSerializer(TwilioFrameSerializer):
     """``TwilioFrameSerializer`` that reads ``mark`` and ``stop`` and survives bad messages.
 
-    A malformed message (not JSON, not an object, a media payload that is not base64 text) is
+    A malformed message (not JSON, not an object, a media payload Pipecat cannot decode) is
     dropped and counted, with one log line for the first; past ``MALFORMED_LIMIT`` of them
-    ``on_malformed`` is called once (the call ends politely). After ``stop`` nothing more is
-    read and ``on_stop`` is called: the caller has gone.
+    ``on_malformed`` is awaited once (the call ends politely). After ``stop`` nothing more is
+    read and ``on_stop`` is awaited: the caller has gone.
 
     Args:
         stream_sid: The media stream's sid.
@@ -72,8 +71,8 @@ class TwilioPlayoutSerializer(TwilioFrameSerializer):
         super().__init__(stream_sid, *args, **kwargs)
         self.stream_sid = stream_sid
         self.on_mark: Callable[[str], None] | None = None
-        self.on_stop: Callable[[], None] | None = None
-        self.on_malformed: Callable[[int], None] | None = None
+        self.on_stop: Callable[[], Awaitable[None]] | None = None
+        self.on_malformed: Callable[[int], Awaitable[None]] | None = None
         self.malformed = 0
         self.stopped = False
 
@@ -84,12 +83,7 @@ class TwilioPlayoutSerializer(TwilioFrameSerializer):
         try:
             message = json.loads(data)
             event = message.get("event") if isinstance(message, dict) else None
-            if event == "media":
-                payload = (message.get("media") or {}).get("payload")
-                if payload is not None and not isinstance(payload, str):
-                    raise TypeError("media payload is not text")
-                base64.b64decode(payload or "", validate=True)
-            elif event == "mark":
+            if event == "mark":
                 name = (message.get("mark") or {}).get("name")
                 if name is not None and self.on_mark is not None:
                     self.on_mark(str(name))
@@ -97,22 +91,22 @@ class TwilioPlayoutSerializer(TwilioFrameSerializer):
             elif event == "stop":
                 self.stopped = True
                 if self.on_stop is not None:
-                    self.on_stop()
+                    await self.on_stop()
                 return None
             elif event is None:
                 raise TypeError("not a JSON object with an event")
-            return await super().deserialize(data)
+            return await super().deserialize(data)  # media and DTMF; raises on bad payloads
         except Exception as exc:  # a malformed message never ends the call by itself
-            self._count_malformed(exc)
+            await self._count_malformed(exc)
             return None
 
-    def _count_malformed(self, exc: Exception) -> None:
+    async def _count_malformed(self, exc: Exception) -> None:
         self.malformed += 1
         if self.malformed == 1:
             logger.warning(f"dropped a malformed Twilio media message ({type(exc).__name__})")
         if self.malformed == MALFORMED_LIMIT + 1 and self.on_malformed is not None:
             logger.warning(f"over {MALFORMED_LIMIT} malformed Twilio messages: ending the call")
-            self.on_malformed(self.malformed)
+            await self.on_malformed(self.malformed)
 
 
 class TwilioPlayoutOutput(FastAPIWebsocketOutputTransport):
@@ -312,18 +306,15 @@ class TwilioPlayoutTransport(FastAPIWebsocketTransport):
     ):
         super().__init__(websocket, params, input_name=input_name, output_name=output_name)
         self._output = TwilioPlayoutOutput(self, self._client, self._params, name=self._output_name)
-        self._serializer_events: set[asyncio.Future[None]] = set()
         self._register_event_handler("on_stream_stopped")
         self._register_event_handler("on_malformed_messages")
         serializer = params.serializer
         if isinstance(serializer, TwilioPlayoutSerializer):
-            serializer.on_stop = lambda: self._fire("on_stream_stopped")
-            serializer.on_malformed = lambda count: self._fire("on_malformed_messages", count)
-
-    def _fire(self, event: str, *args: Any) -> None:
-        task = asyncio.ensure_future(self._call_event_handler(event, *args))
-        self._serializer_events.add(task)
-        task.add_done_callback(self._serializer_events.discard)
+            # Pipecat runs each (non-sync) handler in its own tracked task.
+            serializer.on_stop = lambda: self._call_event_handler("on_stream_stopped")
+            serializer.on_malformed = lambda count: self._call_event_handler(
+                "on_malformed_messages", count
+            )
 
     def output(self) -> TwilioPlayoutOutput:
         """The paced output with marks."""
