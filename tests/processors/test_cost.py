@@ -62,7 +62,9 @@ async def test_usage_times_prices_is_stored_with_the_call(tmp_path):
     assert items["llm_input"]["quantity"] == 2400 and items["llm_output"]["quantity"] == 160
     assert items["tts"]["quantity"] == 250
     call_secs = items["call"]["quantity"]
-    assert 0.3 <= call_secs < 1.0, call_secs
+    # Observers see frames through a queue, so the clock may start a few ms after the push
+    # (CI saw 0.296 s for a 0.3 s sleep): the call time must be about the sleep, not exact.
+    assert 0.25 <= call_secs < 1.0, call_secs
     expected = {
         "stt": 3.5 / 60 * 0.01,
         "llm_input": 2400 / 1e6 * 1.0,
