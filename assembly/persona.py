@@ -33,6 +33,9 @@ class TurnSettings(BaseModel):
             Sarah Johnson") waits when smart-turn is near-certain it is unfinished.
         veto_threshold: Adaptive: smart-turn probability below which it may hold such an
             utterance (kept low: the model misjudges some voices, see README).
+        early_reply: Adaptive: when the STT's final words arrive before the VAD's stop and
+            read as complete, start the reply then; it is held until the turn ends and
+            withdrawn if the caller says more (costs an LLM request now and then).
         silence_secs: Silence that ends a turn when ``end_of_turn="silence"``.
         barge_in: ``adaptive`` (default: caller speech over the bot pauses it, then a
             backchannel resumes it and a real interruption stops it), ``immediate`` (any
@@ -60,6 +63,7 @@ class TurnSettings(BaseModel):
     max_wait_secs: float = Field(default=1.6, ge=0.5, le=4.0)
     hold_secs: float = Field(default=0.6, ge=0.0, le=3.0)
     veto_threshold: float = Field(default=0.01, ge=0, lt=1)
+    early_reply: bool = True
     silence_secs: float = Field(default=0.6, gt=0, le=5)
     barge_in: Literal["adaptive", "immediate", "off"] = "adaptive"
     interrupt_after_secs: float = Field(default=1.0, ge=0.3, le=3.0)

@@ -23,7 +23,7 @@ from assembly.idle import wire_quiet_caller
 from assembly.persona import Persona
 from assembly.plugins import CallPlugin, Slot
 from assembly.templates import render
-from assembly.turns import TurnTaking, turn_taking
+from assembly.turns import TurnTaking, answer_lost_replies, turn_taking
 from assembly.warmup import prewarm
 from config import Settings
 from providers import Services, build_services
@@ -129,6 +129,7 @@ def build_call(
     context = LLMContext(tools=tools.schemas) if tools.schemas else LLMContext()
     turns = turn_taking(persona.turns, playout_gate(transport))
     user_agg, assistant_agg = LLMContextAggregatorPair(context, user_params=turns.params)
+    answer_lost_replies(turns, user_agg)
     call = Call(
         ctx=ctx,
         persona=persona,

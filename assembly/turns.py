@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipecat.audio.vad.vad_analyzer import VADParams
-from pipecat.processors.aggregators.llm_response_universal import LLMUserAggregatorParams
+from pipecat.frames.frames import LLMRunFrame
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMUserAggregator,
+    LLMUserAggregatorParams,
+)
 from pipecat.turns.user_start import (
     BaseUserTurnStartStrategy,
     TranscriptionUserTurnStartStrategy,
@@ -78,7 +82,11 @@ def _start(turns: TurnSettings, gate: PlayoutGate | None) -> list[BaseUserTurnSt
 
 def _stop(turns: TurnSettings) -> list[BaseUserTurnStopStrategy]:
     if turns.end_of_turn == "adaptive":
-        return [EndOfTurnStopStrategy(policy=end_of_turn_policy(turns), model=TurnModel())]
+        return [
+            EndOfTurnStopStrategy(
+                policy=end_of_turn_policy(turns), model=TurnModel(), early_reply=turns.early_reply
+            )
+        ]
     if turns.end_of_turn == "smart_turn":
         return [TurnAnalyzerUserTurnStopStrategy(turn_analyzer=SharedSmartTurnAnalyzer())]
     return [SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=turns.silence_secs)]
@@ -113,6 +121,22 @@ def turn_taking(turns: TurnSettings, gate: PlayoutGate | None = None) -> TurnTak
         barge_in=next((s for s in start if isinstance(s, BargeInStartStrategy)), None),
         end_of_turn=next((s for s in stop if isinstance(s, EndOfTurnStopStrategy)), None),
     )
+
+
+def answer_lost_replies(turns: TurnTaking, user_aggregator: LLMUserAggregator) -> None:
+    """Run the LLM again when a confirmed early reply is withdrawn (never leave a turn unanswered).
+
+    Args:
+        turns: The call's turn-taking.
+        user_aggregator: The call's user aggregator (an ``LLMRunFrame`` there runs the LLM on
+            the context, which already holds the caller's turn).
+    """
+    if turns.end_of_turn is None:
+        return
+
+    @turns.end_of_turn.event_handler("on_reply_lost")
+    async def _answer_again(_strategy: EndOfTurnStopStrategy) -> None:
+        await user_aggregator.queue_frame(LLMRunFrame())
 
 
 def user_aggregator_params(

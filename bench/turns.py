@@ -38,10 +38,15 @@ from bench.turn_report import format_turns, summarize_level
 from tests.callers.twilio import TwilioCaller
 from tests.doubles.client import DoublesClient
 
-# The outside caller's provider delays (issue 10): STT 50 ms, LLM 300 ms, TTS 150 ms.
+# The outside caller's provider delays (issue 10): STT 50 ms, LLM 300 ms, TTS 150 ms, with
+# Deepgram's own endpointing.
 TURNS_PROFILE = {
     "stt_mode": "exact",
     "stt_final_ms": 50,
+    # The STT endpoints on its own, before the VAD's 0.2 s stop, as Deepgram does (its default
+    # is 10 ms of silence, which Pipecat leaves in place; the double's own default is 300 ms).
+    # 100 ms, not 10: below ~50 ms the exact-text double loses words of some turns.
+    "stt_endpointing_ms": 100,
     "llm_first_token_ms": 300,
     "tts_first_byte_ms": 150,
 }

@@ -4,10 +4,12 @@ A Pipecat user turn stop strategy. After the VAD reports the caller stopped, it 
 over the turn's audio (off the frame path), reads the transcript as it arrives, and re-decides
 on every change and every 20 ms of silence (``turntaking.decision``). A complete utterance is
 answered as soon as its final transcript is in; an unfinished one waits, at most
-``max_wait_secs`` of silence. Silence is counted in audio received, not wall time.
+``max_wait_secs`` of silence. Silence is counted in audio received, not wall time. Complete
+words that arrive before the VAD's stop start the reply early (``turntaking.early_reply``).
 
 Event handlers:
     on_end_of_turn(strategy, decision: EndOfTurnDecision): the turn was ended, and why.
+    on_reply_lost(strategy): a confirmed early reply was withdrawn: run the LLM again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass, replace
 
 from loguru import logger
 from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    EagerEndOfTurnCancelFrame,
     Frame,
     InputAudioRawFrame,
     InterimTranscriptionFrame,
@@ -33,6 +37,7 @@ from pipecat.turns.user_stop import BaseUserTurnStopStrategy
 
 from turntaking.acoustic import PRE_SPEECH_SECS, AudioRing, TurnModel, VoiceResumption
 from turntaking.decision import EndOfTurnPolicy, TurnSignals, Verdict, decide
+from turntaking.early_reply import EarlyReply
 from turntaking.lexicon import TextCue, text_cue
 
 STALLED_AUDIO_SECS = 1.0  # no audio for this long: count silence on the wall clock instead
@@ -49,6 +54,8 @@ class EndOfTurnDecision:
         probability: Smart-turn's probability, if it had answered.
         cue: What the words suggested (``complete``, ``unfinished``, ``neutral``).
         text: The turn's words.
+        early_reply: Whether the reply was already generated (started on the words before
+            the VAD's stop) and was released rather than requested now.
     """
 
     reason: str
@@ -56,6 +63,7 @@ class EndOfTurnDecision:
     probability: float | None
     cue: str
     text: str
+    early_reply: bool = False
 
 
 class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
@@ -64,9 +72,16 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
     Args:
         policy: The persona's waits (``TurnSettings``).
         model: Smart-turn for this call, or None to decide from words and silence alone.
+        early_reply: Start the reply on complete words before the end of turn is confirmed.
     """
 
-    def __init__(self, *, policy: EndOfTurnPolicy, model: TurnModel | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        policy: EndOfTurnPolicy,
+        model: TurnModel | None = None,
+        early_reply: bool = True,
+    ) -> None:
         super().__init__()
         self._policy = policy
         self._model = model
@@ -81,6 +96,8 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         self._voice_end_wall = 0.0
         self._last_audio_wall = time.monotonic()
         self._finals: list[str] = []
+        self._last_final_at: float | None = None  # audio clock when the latest final arrived
+        self._last_final_endpoint = False  # the STT sent it on hearing the speech end
         self._interim = ""
         self._finalized = False
         self._probability: float | None = None
@@ -89,7 +106,11 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         self._just_started = False
         self._inference: asyncio.Task | None = None
         self._safety: asyncio.Task | None = None
+        self._early = EarlyReply(
+            self, enabled=early_reply, on_lost=lambda: self._call_event_handler("on_reply_lost")
+        )
         self._register_event_handler("on_end_of_turn")
+        self._register_event_handler("on_reply_lost")
 
     async def setup(self, setup: FrameProcessorSetup) -> None:
         """Learn the input sample rate."""
@@ -111,6 +132,8 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         on the words of speech that already ended) is settled in ``process_frame``.
         """
         await self._cancel_tasks()
+        self._early.settled()
+        await self._early.withdraw("a new turn")
         self._turn = True
         self._just_started = True
         self._resumption.reset()
@@ -120,6 +143,7 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
     async def handle_user_turn_stopped(self) -> None:
         """Forget the finished turn."""
         await self._cancel_tasks()
+        await self._early.withdraw("the turn ended otherwise")
         self._turn = self._just_started = False
         self._finals, self._interim, self._probability = [], "", None
         self._speech_start = None
@@ -159,6 +183,7 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             if self._turn and self._speech_start is None:
                 self._speech_start = self._utterance_start
             await self._cancel_tasks()
+            await self._early.withdraw("the caller's voice came back")
         elif isinstance(frame, VADUserStoppedSpeakingFrame):
             self._speaking = False
             self._voice_end = max(0.0, self._audio.now - frame.stop_secs)
@@ -166,22 +191,44 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             self._finalized = False
             self._closed = False
             self._probability = None  # a verdict on earlier speech of this turn is stale
+            if self._ended_by_stt_endpoint():
+                self._finalized = self._closed = True
             if self._turn:
                 if self._model_may_matter():
                     self._start_inference()
                 await self._evaluate()
         elif isinstance(frame, TranscriptionFrame):
+            # Deepgram marks the final its own endpointing sent (a pause heard) speech_final.
+            self._last_final_endpoint = bool(getattr(frame.result, "speech_final", False))
             await self._on_transcript(frame.text, final=True, finalized=frame.finalized)
         elif isinstance(frame, InterimTranscriptionFrame):
             await self._on_transcript(frame.text, final=False, finalized=False)
         elif isinstance(frame, STTMetadataFrame) and frame.ttfs_p99_latency is not None:
             self._policy = replace(self._policy, transcript_wait_secs=frame.ttfs_p99_latency)
+        elif isinstance(frame, EagerEndOfTurnCancelFrame):
+            await self._early.withdrawn_by_llm()
+        elif isinstance(frame, BotStartedSpeakingFrame):
+            self._early.settled()
+
+    def _ended_by_stt_endpoint(self) -> bool:
+        """Whether the STT's own endpoint already closed the words before the VAD's stop.
+
+        An STT that endpoints on its own (Deepgram's default) sends the last final during
+        the VAD's stop window, marked as ending the speech or arriving after the voice ended;
+        with no interim after it no words are pending, and the ``Finalize`` the VAD stop
+        sends comes back empty.
+        """
+        if not self._finals or self._interim or self._last_final_at is None:
+            return False
+        after_voice = self._voice_end is not None and self._last_final_at >= self._voice_end
+        return self._last_final_endpoint or after_voice
 
     async def _on_transcript(self, text: str, *, final: bool, finalized: bool) -> None:
         if not self._turn or not text.strip():
             return
         if final:
             self._finals.append(text.strip())
+            self._last_final_at = self._audio.now
             self._interim = ""
             # A final that arrives after the VAD stop covers the speech before it: the STT
             # ended it on its own endpoint (Deepgram's default), or on our Finalize.
@@ -198,6 +245,10 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             self._voice_end = self._audio.now
             self._voice_end_wall = time.monotonic()
         await self._evaluate()
+        if self._turn:  # not answered yet: reply early to words that may be all, drop stale ones
+            words = self._text()
+            complete = final and text_cue(words) is not TextCue.UNFINISHED
+            await self._early.words(words, complete=complete)
 
     def _text(self) -> str:
         return " ".join([*self._finals, self._interim]).strip()
@@ -248,19 +299,22 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
 
     async def _answer(self, signals: TurnSignals, verdict: Verdict) -> None:
         self._deadline = None
+        early = self._early.answers(signals.text)
         decision = EndOfTurnDecision(
             reason=verdict.reason,
             silence_secs=round(signals.silence_secs, 3),
             probability=signals.probability,
             cue=text_cue(signals.text).value,
             text=signals.text,
+            early_reply=early,
         )
         logger.debug(
             f"{self}: end of turn ({decision.reason}) after {decision.silence_secs:.2f} s "
             f"silence, cue {decision.cue}, p={decision.probability}"
         )
         await self._call_event_handler("on_end_of_turn", decision)
-        await self.trigger_user_turn_stopped()
+        if not await self._early.end_turn(signals.text):
+            await self.trigger_user_turn_stopped()
 
     def _arm_safety(self, silence: float) -> None:
         """Re-decide on the wall clock if the audio clock stops advancing (audio stalled)."""

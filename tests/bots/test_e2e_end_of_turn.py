@@ -7,6 +7,7 @@ answered "I'd like to book an appointment for ..." into the pause every time.
 
 import numpy as np
 
+from bench.stages import mono_to_wall
 from bench.turn_measure import provider_secs
 from tests.bots.turn_line import PROFILE, VOICES, caller, item, last_user_messages, open_line
 from tests.callers.script import HangUp, Say, WaitForBotSilence
@@ -29,6 +30,37 @@ async def test_thanks_goodbye_is_answered_without_a_three_second_wait(
     assert None not in v2v, v2v
     # Clearly not a 3 s fallback (nor the 1.5 s cap): answered on the words.
     assert max(v2v) < PROVIDER + 0.8, (v2v, PROVIDER)
+
+
+async def test_reply_starts_at_the_stt_endpoint_not_after_the_vad_stop(
+    doubles, launcher_factory
+):
+    # v2v was ~0.8 s with these delays: the LLM was asked only after the VAD's 0.2 s stop.
+    said = [
+        item("question", "Do you take new patients?", VOICES[0]),
+        item("statement", "My name is Sarah Johnson.", VOICES[1]),
+        item("question", "Where are you located?", VOICES[2]),
+    ]
+    line = open_line(doubles, launcher_factory, said)
+    steps = [WaitForBotSilence(timeout=15)]
+    for it in said:
+        steps += [Say(it.pcm), WaitForBotSilence(timeout=15)]
+    result = await caller(doubles, line).run([*steps, HangUp()])
+    assert result.errors == [], result.errors
+    offset = mono_to_wall()
+    users = last_user_messages(doubles)
+    for turn, it in zip(result.turns, said, strict=True):
+        replies = [u for u in result.bot_utterances if turn.end < u.start]
+        assert replies, f"no reply to {it.text!r}"
+        asked = [
+            r["time"] - (result.t0_monotonic + turn.end + offset)
+            for r in doubles.client.llm_requests()
+            if it.text[:12] in str(r["messages"][-1]["content"])
+        ]
+        assert len(asked) == 1, f"{it.text!r} was asked {len(asked)} times: {users}"
+        # The STT's endpoint final (40 ms of silence + 50 ms) starts the reply; the VAD alone
+        # would have waited 0.2 s of silence first.
+        assert asked[0] < 0.2, (it.text, asked[0])
 
 
 async def test_pause_mid_sentence_gets_no_reply(doubles, launcher_factory):

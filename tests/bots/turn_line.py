@@ -12,11 +12,11 @@ import numpy as np
 from bench.turn_corpus import Item, corpus
 from bench.turn_measure import voiced_secs
 from bench.turn_plan import LONG_REPLY, TRIGGER, llm_rules, trigger_pcm
+from bench.turns import TURNS_PROFILE
 from tests.callers.result import CallResult
 from tests.callers.twilio import TwilioCaller
 
-PROFILE = {"stt_mode": "exact", "stt_final_ms": 50, "llm_first_token_ms": 300,
-           "tts_first_byte_ms": 150}
+PROFILE = dict(TURNS_PROFILE)  # the provider delays, Deepgram-like endpointing
 VOICES = ("espeak-en-us", "festival-slt-hts", "festival-kal")
 LAST_SENTENCE = "payment plans for larger treatments"  # the end of LONG_REPLY
 assert LAST_SENTENCE in LONG_REPLY
