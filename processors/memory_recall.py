@@ -93,13 +93,13 @@ class MemoryRecall(FrameProcessor):
         self.recalled: list[list[str]] = []  # what each turn got (for the calls API and tests)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        """Swap a downstream context frame for a per-turn copy with memories."""
+        """Swap a downstream context frame for a per-turn copy with memories.
+
+        Early replies (``frame.speculation``) get memories too: a confirmed one is the turn's
+        only request.
+        """
         await super().process_frame(frame, direction)
-        if (
-            isinstance(frame, LLMContextFrame)
-            and direction == FrameDirection.DOWNSTREAM
-            and not frame.speculation
-        ):
+        if isinstance(frame, LLMContextFrame) and direction == FrameDirection.DOWNSTREAM:
             frame = await self._turn_frame(frame)
         await self.push_frame(frame, direction)
 

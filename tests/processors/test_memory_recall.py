@@ -61,6 +61,17 @@ async def test_each_turn_gets_its_own_memories_and_the_context_keeps_none(local)
     assert recall.recalled == [[RUN], [DOG]]
 
 
+async def test_early_reply_gets_the_callers_memories_too(local):
+    # An early reply (issue 10) that the turn confirms is the turn's only LLM request.
+    recall = MemoryRecall(local, "default", CALLER, 0.5, limit=1)
+    context = LLMContext(messages=[{"role": "user", "content": "my dog was sick"}])
+    down, _ = await run_test(
+        recall, frames_to_send=[LLMContextFrame(context=context, speculation=True)]
+    )
+    assert down[0].speculation, "still held by the LLM until the turn ends"
+    assert memory_notes(down[0].context) == [f"{MEMORY_HEADER}\n- {DOG}"]
+
+
 async def test_no_user_message_no_recall(local):
     recall = MemoryRecall(local, "default", CALLER, 0.5)
     context = LLMContext(messages=[{"role": "developer", "content": "Greet the caller."}])
