@@ -6,6 +6,7 @@ answered "I'd like to book an appointment for ..." into the pause every time.
 """
 
 import numpy as np
+import pytest
 
 from bench.stages import mono_to_wall
 from bench.turn_measure import provider_secs
@@ -32,6 +33,7 @@ async def test_thanks_goodbye_is_answered_without_a_three_second_wait(
     assert max(v2v) < PROVIDER + 0.8, (v2v, PROVIDER)
 
 
+@pytest.mark.serial  # a 0.23 s bound, asserted on a quiet machine
 async def test_reply_starts_at_the_stt_endpoint_not_after_the_vad_stop(
     doubles, launcher_factory
 ):
@@ -58,9 +60,9 @@ async def test_reply_starts_at_the_stt_endpoint_not_after_the_vad_stop(
             if it.text[:12] in str(r["messages"][-1]["content"])
         ]
         assert len(asked) == 1, f"{it.text!r} was asked {len(asked)} times: {users}"
-        # The STT's endpoint final (40 ms of silence + 50 ms) starts the reply; the VAD alone
-        # would have waited 0.2 s of silence first.
-        assert asked[0] < 0.2, (it.text, asked[0])
+        # The STT's endpoint final (100 ms of silence + 50 ms) starts the reply (~0.16 s);
+        # without early replies the VAD's stop (0.2 s of silence), then the final: ~0.28 s.
+        assert asked[0] < 0.23, (it.text, asked[0])
 
 
 async def test_pause_mid_sentence_gets_no_reply(doubles, launcher_factory):
