@@ -194,13 +194,18 @@ class BargeInStartStrategy(BaseUserTurnStartStrategy):
     async def _maybe_settle_early(self) -> None:
         """Resume as soon as the voice has ended if the words heard so far acknowledge.
 
-        The VAD reports the end 0.2 s and more after the voice, and the final transcript
-        follows that; an interim that holds only acknowledgements (or the start of one: "I"
-        of "I see") lets a backchannel end its pause as soon as the caller's voice has. A
-        late final that says otherwise still interrupts.
+        The VAD reports the end 0.2 s and more after the voice; an interim that holds only
+        acknowledgements (or the start of one: "I" of "I see"), or a final of nothing else
+        (an STT that endpoints on its own sends it before the VAD's stop), lets a backchannel
+        end its pause as soon as the caller's voice has. A late final that says otherwise
+        still interrupts.
         """
         text = self._text()
-        if self._interim and not interrupts(text, *self._vocabulary(), partial=True):
+        if self._interim:
+            acknowledges = not interrupts(text, *self._vocabulary(), partial=True)
+        else:  # an STT that endpoints on its own sent the final before the VAD's stop
+            acknowledges = bool(self._finals) and is_backchannel(text, *self._vocabulary())
+        if acknowledges:
             await self._settle_backchannel(text)
 
     def _vocabulary(self) -> tuple[frozenset[str], int]:
