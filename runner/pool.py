@@ -101,16 +101,18 @@ class WorkerPoolRunner(CallRegistry):
             worker.accepting = False
         else:
             ready = [w for w in self._workers if w.accepting and w.alive()]
-            worker = min(ready, key=lambda w: len(w.calls)) if ready else await self._spawn()
+            worker = min(ready, key=_load) if ready else await self._spawn()
             if worker.started + 1 >= self._settings.worker_max_calls:
                 worker.accepting = False  # recycled once its calls are done
         worker.started += 1
+        worker.arriving += 1
         self._replenish()
         return worker
 
     async def _unpick(self, worker: WorkerProcess) -> None:
         """Undo ``_pick`` for a call the worker never started: it does not count to recycling."""
         worker.started -= 1
+        worker.arriving -= 1
         room = worker.started == 0 if self._per_call else (
             worker.started < self._settings.worker_max_calls
         )
@@ -184,6 +186,7 @@ class WorkerPoolRunner(CallRegistry):
         active = ActiveCall(ctx.call_id, persona, str(ctx.transport), ctx=ctx)
         self._owner[ctx.call_id] = worker
         worker.calls.add(ctx.call_id)
+        worker.arriving -= 1
         self._register(active, self._follow(active, worker, task), started)
         logger.info(f"[{ctx.call_id}] {persona} on {ctx.transport} -> worker {worker.index}")
         return active
@@ -319,6 +322,15 @@ class WorkerPoolRunner(CallRegistry):
             task.cancel()
         await asyncio.gather(*(w.stop() for w in self._workers), return_exceptions=True)
         self._workers.clear()
+
+
+def _load(worker: WorkerProcess) -> int:
+    """A worker's calls, counting those still being handed over.
+
+    A burst of calls is picked before any is tracked; counting only tracked calls sent a whole
+    burst to the first worker (incident: 20 simultaneous calls on one of two workers).
+    """
+    return len(worker.calls) + worker.arriving
 
 
 def _detail(response: Any) -> str:

@@ -36,6 +36,7 @@ class WorkerProcess:
         self.process: asyncio.subprocess.Process | None = None
         self.calls: set[str] = set()
         self.started = 0  # calls handed to this worker so far
+        self.arriving = 0  # picked for a call that is still being handed over (not in ``calls``)
         self.accepting = True
         self.http = httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(uds=self.uds),

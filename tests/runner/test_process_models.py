@@ -173,3 +173,31 @@ async def test_browser_offer_lands_in_a_worker_and_the_call_works(
     assert call["end_reason"] == "caller_hung_up" and call["transport"] == "webrtc"
     details = launcher.get(f"/calls/{call['call_id']}").json()
     assert details["transcript"][0]["role"] == "assistant"
+
+
+async def test_a_burst_of_calls_is_not_all_put_on_one_worker(doubles, launcher_factory):
+    """Incident: calls dialled in one burst all went to the first worker (the others idled).
+
+    The least-busy choice counted only calls already handed over, and a burst is picked before
+    any is; one process then ran every call of the burst on one core, and turn-taking at 20
+    calls fell apart while the other worker stayed idle.
+    """
+    _prepare(doubles)
+    launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="2")
+    script = [WaitForBotSilence(timeout=20), Say(BOOKING), WaitForBotSilence(timeout=20)]
+    numbers = [f"+1555123010{i}" for i in range(4)]
+    callers = [_caller(doubles, launcher, n) for n in numbers]
+    calls = asyncio.gather(*(c.run(script) for c in callers))
+    pids: dict[str, int] = {}
+    deadline = time.monotonic() + 40
+    while len(pids) < len(numbers) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        for call in launcher.get("/calls").json():
+            details = launcher.get(f"/calls/{call['call_id']}").json()
+            if details.get("worker_pid"):
+                pids[call["call_id"]] = details["worker_pid"]
+    results = await calls
+    assert all(r.errors == [] for r in results)
+    assert len(pids) == len(numbers)
+    per_worker = sorted(list(pids.values()).count(pid) for pid in set(pids.values()))
+    assert per_worker == [2, 2]  # the burst is shared: two calls on each worker
