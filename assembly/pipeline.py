@@ -1,7 +1,8 @@
 """The one shared assembly: persona + transport + call context → a running ``PipelineWorker``.
 
-transport in → STT → user aggregator (Silero VAD, turn strategies) → [before_llm] → LLM → TTS
-→ [after_tts] → transport out → [after_output] → assistant aggregator (records what was spoken).
+transport in → STT → user aggregator (Silero VAD, turn strategies) → (caller audio ends) →
+[before_llm] → LLM → TTS → [after_tts] → transport out → [after_output] → assistant aggregator
+(records what was spoken).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pipecat.processors.aggregators.llm_response_universal import LLMContextAggr
 from pipecat.processors.frame_processor import FrameProcessor
 
 from assembly.call import CallContext
+from assembly.caller_audio import caller_audio_end
 from assembly.idle import wire_quiet_caller
 from assembly.persona import Persona
 from assembly.plugins import CallPlugin, Slot
@@ -145,11 +147,13 @@ def build_call(
         turn_taking=turns,
     )
     slots = _slots(call.plugins, call)
+    hears_caller = any(plugin.hears_caller(call) for plugin in call.plugins)
     call.pipeline = Pipeline(
         [
             transport.input(),
             services.stt,
             user_agg,
+            *([] if hears_caller else [caller_audio_end()]),
             *slots[Slot.BEFORE_LLM],
             *tools.processors,
             services.llm,

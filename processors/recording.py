@@ -49,6 +49,10 @@ class CallRecording(CallPlugin):
         self._settings = settings
         self._streams: dict[str, WavStream] = {}
 
+    def hears_caller(self, call: Call) -> bool:
+        """A recorded call needs the caller's audio at the recorder (after transport output)."""
+        return recording_enabled(call, self._settings)
+
     def processors(self, call: Call) -> dict[Slot, list[FrameProcessor]]:
         """An ``AudioBufferProcessor`` after transport output, when the call is recorded."""
         if not recording_enabled(call, self._settings):

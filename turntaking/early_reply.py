@@ -20,18 +20,15 @@ The owning strategy turns ``on_lost`` into its ``on_reply_lost`` event.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 
 from loguru import logger
 from pipecat.turns.types import UserTurnSpeculation
 from pipecat.turns.user_stop import BaseUserTurnStopStrategy
+from pipecat.turns.user_stop.eager_match_policy import NormalizedMatch
 
-_PUNCT = re.compile(r"[^\w\s']+")
-
-
-def _same_words(a: str, b: str) -> bool:
-    return _PUNCT.sub(" ", a).lower().split() == _PUNCT.sub(" ", b).lower().split()
+# Same words whatever the casing and punctuation: a final often only adds the formatting.
+_SAME_WORDS = NormalizedMatch()
 
 
 class EarlyReply:
@@ -58,7 +55,7 @@ class EarlyReply:
 
     def answers(self, text: str) -> bool:
         """Whether an early reply to exactly these words waits for the turn to end."""
-        return self._pending is not None and _same_words(self._pending.text, text)
+        return self._pending is not None and _SAME_WORDS.matches(self._pending.text, text)
 
     async def words(self, text: str, *, complete: bool) -> None:
         """The turn's words changed: withdraw a reply to other words, maybe start one.
@@ -67,7 +64,7 @@ class EarlyReply:
             text: All the turn's words so far, with nothing still interim.
             complete: Whether those words read as a finished utterance.
         """
-        if self._pending is not None and not _same_words(self._pending.text, text):
+        if self._pending is not None and not _SAME_WORDS.matches(self._pending.text, text):
             await self.withdraw("the caller said more")
         if self._enabled and complete and self._pending is None and text.strip():
             self._pending = UserTurnSpeculation(text=text)
@@ -91,7 +88,7 @@ class EarlyReply:
         pending, self._pending = self._pending, None
         if pending is None:
             return False
-        if not _same_words(pending.text, text):
+        if not _SAME_WORDS.matches(pending.text, text):
             logger.debug(f"{self._strategy}: early reply was to other words, withdrawn")
             await self._strategy.trigger_user_turn_speculation_cancelled()
             return False

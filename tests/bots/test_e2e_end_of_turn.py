@@ -10,7 +10,15 @@ import pytest
 
 from bench.stages import mono_to_wall
 from bench.turn_measure import provider_secs
-from tests.bots.turn_line import PROFILE, VOICES, caller, item, last_user_messages, open_line
+from tests.bots.turn_line import (
+    PROFILE,
+    VOICES,
+    caller,
+    item,
+    last_user_messages,
+    open_line,
+    say_each,
+)
 from tests.callers.script import HangUp, Say, WaitForBotSilence
 
 PROVIDER = provider_secs({**PROFILE, "llm_tokens_per_sec": 100.0})
@@ -22,10 +30,7 @@ async def test_thanks_goodbye_is_answered_without_a_three_second_wait(
     closings = [item("closing", "Thanks, that's all, goodbye.", v) for v in VOICES]
     closings.append(item("closing", "Okay, bye.", VOICES[0]))
     line = open_line(doubles, launcher_factory, closings)
-    steps = [WaitForBotSilence(timeout=15)]
-    for said in closings:
-        steps += [Say(said.pcm), WaitForBotSilence(timeout=15)]
-    result = await caller(doubles, line).run([*steps, HangUp()])
+    result = await caller(doubles, line).run(say_each(closings))
     assert result.errors == [], result.errors
     v2v = result.voice_to_voice_secs
     assert None not in v2v, v2v
@@ -44,10 +49,7 @@ async def test_reply_starts_at_the_stt_endpoint_not_after_the_vad_stop(
         item("question", "Where are you located?", VOICES[2]),
     ]
     line = open_line(doubles, launcher_factory, said)
-    steps = [WaitForBotSilence(timeout=15)]
-    for it in said:
-        steps += [Say(it.pcm), WaitForBotSilence(timeout=15)]
-    result = await caller(doubles, line).run([*steps, HangUp()])
+    result = await caller(doubles, line).run(say_each(said))
     assert result.errors == [], result.errors
     offset = mono_to_wall()
     users = last_user_messages(doubles)
@@ -72,10 +74,7 @@ async def test_pause_mid_sentence_gets_no_reply(doubles, launcher_factory):
         item("pause", "I'm calling about", VOICES[2], 0.6),
     ]
     line = open_line(doubles, launcher_factory, pauses)
-    steps = [WaitForBotSilence(timeout=15)]
-    for said in pauses:
-        steps += [Say(said.pcm), WaitForBotSilence(timeout=15)]
-    result = await caller(doubles, line).run([*steps, HangUp()])
+    result = await caller(doubles, line).run(say_each(pauses))
     assert result.errors == [], result.errors
     for turn, said in zip(result.turns, pauses, strict=True):
         first_half_end = turn.start + said.pause_at_secs

@@ -14,6 +14,7 @@ from bench.turn_measure import voiced_secs
 from bench.turn_plan import LONG_REPLY, TRIGGER, llm_rules, trigger_pcm
 from bench.turns import TURNS_PROFILE
 from tests.callers.result import CallResult
+from tests.callers.script import HangUp, Say, Step, WaitForBotSilence
 from tests.callers.twilio import TwilioCaller
 
 PROFILE = dict(TURNS_PROFILE)  # the issue's provider delays, Deepgram-like endpointing
@@ -28,6 +29,14 @@ def item(kind: str, text: str, voice: str, pause_secs: float | None = None) -> I
         if it.text.startswith(text) and (pause_secs is None or it.pause_secs == pause_secs):
             return it
     raise LookupError(f"no {kind} {text!r} in {voice}")
+
+
+def say_each(items: list[Item]) -> list[Step]:
+    """A call that waits out the greeting, says each item after the bot's reply, hangs up."""
+    steps: list[Step] = [WaitForBotSilence(timeout=15)]
+    for it in items:
+        steps += [Say(it.pcm), WaitForBotSilence(timeout=15)]
+    return [*steps, HangUp()]
 
 
 def open_line(doubles, launcher_factory, items: list[Item], **env: str):
