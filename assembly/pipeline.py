@@ -22,6 +22,7 @@ from pipecat.processors.frame_processor import FrameProcessor
 from assembly.call import CallContext
 from assembly.caller_audio import caller_audio_end
 from assembly.idle import wire_quiet_caller
+from assembly.observers import ObserverGroup
 from assembly.persona import Persona
 from assembly.plugins import CallPlugin, Slot
 from assembly.templates import render
@@ -174,7 +175,7 @@ def build_call(
             enable_usage_metrics=True,
             send_initial_empty_metrics=False,
         ),
-        observers=[obs for plugin in call.plugins for obs in plugin.observers(call)],
+        observers=[ObserverGroup([o for plugin in call.plugins for o in plugin.observers(call)])],
         enable_rtvi=audio.rtvi,
         conversation_id=ctx.call_id,
         app_resources={**call.resources, "call": call},

@@ -38,7 +38,7 @@ class _ActivityObserver(BaseObserver):
     """Remembers when anyone last spoke."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(observe_every_push=False)  # a frame's first push is when it happened
         self.last = time.monotonic()
 
     async def on_push_frame(self, data: FramePushed) -> None:

@@ -7,6 +7,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMAssistantAggregator,
     LLMUserAggregator,
 )
+from pipecat.processors.filters.function_filter import FunctionFilter
 from pipecat.processors.frameworks.rtvi import RTVIProcessor
 from pipecat.services.llm_service import LLMService
 from pipecat.services.stt_service import STTService
@@ -36,6 +37,7 @@ ORDER = [
     BaseInputTransport,
     STTService,
     LLMUserAggregator,
+    FunctionFilter,  # the caller's audio ends here (no recorder downstream)
     ToolFiller,  # every persona has tools: "one moment please" while a slow one runs
     LLMService,
     TTSService,
