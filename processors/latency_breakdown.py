@@ -49,6 +49,7 @@ from pipecat.processors.frame_processor import FrameDirection
 
 from assembly.pipeline import Call
 from assembly.plugins import CallPlugin
+from turntaking.levels import peak
 
 STAGES = ("end_of_turn", "stt", "llm", "tts", "tool", "own")
 VOICE_RMS = 300.0  # 10 ms RMS (int16) above which caller audio counts as voice
@@ -144,8 +145,11 @@ class InputClock(BaseObserver):
 
     def _note_voice(self, frame: InputAudioRawFrame, start: float) -> None:
         """Remember where voice last ended, to 10 ms (Silero decides on 32 ms windows)."""
+        raw = np.frombuffer(frame.audio, dtype=np.int16)
+        if peak(raw) <= self._voice_rms:
+            return  # no 10 ms block of it can be voiced (most frames: the caller is listening)
         step = frame.sample_rate // 100 * frame.num_channels
-        pcm = np.frombuffer(frame.audio, dtype=np.int16).astype(np.float32)
+        pcm = raw.astype(np.float32)
         blocks = len(pcm) // step
         if blocks == 0:
             return

@@ -15,6 +15,7 @@ from collections import deque
 import numpy as np
 from pipecat.metrics.metrics import TurnMetricsData
 
+from turntaking import levels
 from turntaking.models import SharedSmartTurnAnalyzer, smart_turn_executor
 
 MAX_MODEL_SECS = 8.0  # smart-turn v3 looks at the last 8 s
@@ -137,21 +138,16 @@ class VoiceResumption:
         """A new turn: forget the voice level and any hold."""
         self._voice_level, self._loud_secs, self._until = 0.0, 0.0, -1.0
 
-    @staticmethod
-    def _rms(audio: bytes) -> float:
-        samples = np.frombuffer(audio, dtype=np.int16).astype(np.float32)
-        return float(np.sqrt(np.mean(samples * samples))) if len(samples) else 0.0
-
     def voice(self, audio: bytes) -> None:
         """A chunk the VAD calls speech: track the caller's voice level (slow average)."""
-        rms = self._rms(audio)
+        rms = levels.rms(audio)
         self._voice_level = rms if self._voice_level == 0 else 0.95 * self._voice_level + 0.05 * rms
         self._loud_secs = 0.0
 
     def silence(self, audio: bytes, now: float, rate: int) -> None:
         """A chunk after the VAD's stop: is the caller audibly back?"""
         threshold = max(self._floor, self._ratio * self._voice_level)
-        if self._rms(audio) > threshold:
+        if levels.rms(audio) > threshold:
             self._loud_secs += len(audio) / 2 / rate
             if self._loud_secs >= self._min_loud_secs:
                 self._until = now + self._hold_secs

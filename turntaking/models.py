@@ -21,6 +21,8 @@ from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnal
 from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
 
+from turntaking.levels import peak, rms
+
 
 def _session(package: str, name: str, threads: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
@@ -57,16 +59,6 @@ class _SharedSileroModel(SileroOnnxModel):
 # speech sits around -20 to -30 dBFS, a whisper near -45. Silero is not run on it.
 QUIET_RMS = 32.0
 PRIME_WINDOWS = 8  # ~0.25 s of the skipped silence, scored when sound comes back
-
-
-def _peak(pcm: bytes | bytearray) -> int:
-    samples = np.frombuffer(pcm, dtype=np.int16)
-    return int(np.abs(samples.astype(np.int32)).max()) if samples.size else 0
-
-
-def _rms(samples: np.ndarray) -> float:
-    values = samples.astype(np.float32)
-    return float(np.sqrt(np.mean(values * values))) if values.size else 0.0
 
 
 @lru_cache(maxsize=1)
@@ -114,16 +106,15 @@ class SharedSileroVADAnalyzer(SileroVADAnalyzer):
             self._vad_buffer += buffer  # exactly what _run_analyzer would do, minus the hop
             return self._vad_state
         quiet = self._vad_state == VADState.QUIET
-        if quiet and max(_peak(self._vad_buffer), _peak(buffer)) < self._quiet_rms:
+        if quiet and max(peak(self._vad_buffer), peak(buffer)) < self._quiet_rms:
             return self._run_analyzer(buffer)  # every window is quiet: no inference to offload
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(vad_executor(), self._run_analyzer, buffer)
 
     def voice_confidence(self, buffer: bytes) -> float:
         """Silero's confidence for one window; 0 for a quiet window, without the model."""
-        samples = np.frombuffer(buffer, dtype=np.int16)
         # Only between utterances: inside one, a quiet stop closure still gets the model's say.
-        if self._vad_state == VADState.QUIET and _rms(samples) < self._quiet_rms:
+        if self._vad_state == VADState.QUIET and rms(buffer) < self._quiet_rms:
             self._skipped.append(buffer)
             return 0.0
         if self._skipped:  # sound again: the state the silence leads to, then this window
