@@ -39,11 +39,6 @@ class ObserverGroup(BaseObserver):
         self._every_push = [o for o in observers if o.observe_every_push]
         self._processing = [o for o in observers if _reads_processing(o)]
 
-    @property
-    def members(self) -> list[BaseObserver]:
-        """The grouped observers."""
-        return list(self._members)
-
     async def setup(self, task_manager: BaseTaskManager) -> None:
         """Set up the group and each member on the worker's task manager."""
         await super().setup(task_manager)
