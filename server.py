@@ -36,6 +36,8 @@ from launcher import (  # noqa: E402
 )
 from launcher.auth import check_production_secrets  # noqa: E402
 from launcher.client_limits import ClientLimits  # noqa: E402
+from launcher.front import front_protocol  # noqa: E402
+from launcher.media_tokens import MediaTokens  # noqa: E402
 from launcher.metrics import LauncherMetrics  # noqa: E402
 from launcher.readiness import check_personas  # noqa: E402
 from launcher.serve import DrainingServer  # noqa: E402
@@ -82,7 +84,9 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         background = [asyncio.create_task(app.state.metrics.watch_loop())]
         server = getattr(app.state, "server", None)
         if server is not None and not pooled:
-            background.append(asyncio.create_task(server.recycle_when_due(settings.worker_max_calls)))
+            background.append(
+                asyncio.create_task(server.recycle_when_due(settings.worker_max_calls))
+            )
         public = settings.public_url.rstrip("/")
         also = f" (public URL {public})" if public != settings.listen_url else ""
         logger.info(f"Switchboard launcher ready on {settings.listen_url}{also}")
@@ -101,6 +105,10 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     plugins = default_plugins(settings, app.state.metrics, app.state.storage)
     if runner is None and settings.process_model != "inprocess":
         runner = WorkerPoolRunner(settings, metrics=app.state.metrics, cpus=os.cpu_count())
+    if isinstance(runner, WorkerPoolRunner):  # the workers check the tokens this app issues
+        app.state.media_tokens = MediaTokens(
+            runner.media_secret.encode(), settings.media_token_ttl_secs
+        )
     app.state.runner = runner or InProcessRunner(
         settings,
         plugins=plugins,
@@ -109,7 +117,8 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     )
     app.state.webrtc = webrtc_routes.webrtc_handler()
     app.state.client_limits = ClientLimits(
-        settings.client_offers_per_minute, settings.client_max_calls,
+        settings.client_offers_per_minute,
+        settings.client_max_calls,
         settings.client_webhooks_per_minute,
     )
     middleware.install(app, settings)
@@ -135,7 +144,12 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)
     app = create_app(settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    runner = app.state.runner
+    # Calls in worker processes: media streams are handed to them, never relayed.
+    http = front_protocol(runner.hand_over) if isinstance(runner, WorkerPoolRunner) else "auto"
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="info", http=http
+    )
     app.state.server = DrainingServer(config, app.state.runner, settings.drain_timeout_secs)
     app.state.server.run()
 

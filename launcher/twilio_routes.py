@@ -9,19 +9,17 @@ from __future__ import annotations
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, WebSocket
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket
 from fastapi.responses import Response
 from loguru import logger
-from pipecat.runner.types import WebSocketRunnerArguments
-from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from assembly.call import new_call_id
 from bots import UnknownPersonaError, get_persona
 from config import Settings, ws_url
 from launcher.auth import require_api_key
 from launcher.client_limits import limit_webhooks
-from launcher.media_handshake import HandshakeRefused, PendingStreams, read_start
-from launcher.media_tokens import TOKEN_PARAM, MediaTokenError, MediaTokens
+from launcher.media_stream import media_tokens, serve_stream
+from launcher.media_tokens import TOKEN_PARAM
 from launcher.readiness import problems_of
 from launcher.twilio_signature import require_twilio_signature
 from launcher.twilio_status import call_statuses
@@ -35,9 +33,6 @@ APOLOGIES = {
     "full": "Sorry, all our lines are busy right now. Please call again in a few minutes. Goodbye.",
     "draining": "Sorry, we cannot take your call right now. Please call again shortly. Goodbye.",
 }
-POLICY_VIOLATION = 1008
-TRY_AGAIN_LATER = 1013
-INTERNAL_ERROR = 1011
 
 
 def masked(number: str | None) -> str:
@@ -45,26 +40,9 @@ def masked(number: str | None) -> str:
     return f"…{number[-4:]}" if number else "-"
 
 
-def media_tokens(app: FastAPI) -> MediaTokens:
-    """The app's media-token issuer and checker (created on first use)."""
-    tokens = getattr(app.state, "media_tokens", None)
-    if tokens is None:
-        tokens = app.state.media_tokens = MediaTokens.from_settings(app.state.settings)
-    return tokens
-
-
-def pending_streams(app: FastAPI) -> PendingStreams:
-    """The app's count of media streams that have not shown their token yet."""
-    pending = getattr(app.state, "pending_streams", None)
-    if pending is None:
-        limit = app.state.settings.media_unauthenticated_max
-        pending = app.state.pending_streams = PendingStreams(limit)
-    return pending
-
-
 def twiml_stream(settings: Settings, params: dict[str, str]) -> str:
-    """TwiML that connects the call's audio to our media websocket."""
-    stream_url = f"{ws_url(settings.public_url, 'PUBLIC_URL')}/twilio/media"
+    """TwiML that connects the call's audio to our media websocket (its URL names the call)."""
+    stream_url = f"{ws_url(settings.public_url, 'PUBLIC_URL')}/twilio/media/{params['call_id']}"
     parameters = "".join(
         f"<Parameter name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in params.items() if v
     )
@@ -104,8 +82,10 @@ async def voice_webhook(request: Request) -> Response:
         logger.warning(f"twilio voice {call_sid or '-'} to {masked(called)}: unknown persona")
         return _xml(twiml_apology(NOT_CONFIGURED))
     if problems := problems_of(request.app, persona.name):
-        logger.error(f"twilio voice {call_sid or '-'}: {persona.name} cannot take calls: "
-                     f"{'; '.join(problems)}")
+        logger.error(
+            f"twilio voice {call_sid or '-'}: {persona.name} cannot take calls: "
+            f"{'; '.join(problems)}"
+        )
         return _xml(twiml_apology(NOT_READY))
     refused: CallRefused | None = request.app.state.runner.admission()
     if refused is not None:
@@ -130,44 +110,16 @@ async def voice_webhook(request: Request) -> Response:
     return _xml(twiml_stream(settings, params))
 
 
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    if websocket.client_state != WebSocketState.DISCONNECTED:
-        try:
-            await websocket.close(code=code, reason=reason)
-        except (RuntimeError, WebSocketDisconnect):
-            pass  # the peer is already gone
-
-
 @router.websocket("/twilio/media")
 async def media_stream(websocket: WebSocket) -> None:
-    """Twilio's media stream: read ``start``, check its token, run the persona's call on it."""
-    await websocket.accept()
-    settings: Settings = websocket.app.state.settings
-    try:
-        with pending_streams(websocket.app).waiting():
-            start = await read_start(websocket, settings.media_handshake_timeout_secs)
-            media_tokens(websocket.app).consume(
-                start.token, start.call_id, start.persona, start.identity
-            )
-            persona = get_persona(start.persona)
-    except (HandshakeRefused, MediaTokenError, UnknownPersonaError) as exc:
-        code = exc.code if isinstance(exc, HandshakeRefused) else POLICY_VIOLATION
-        logger.warning(f"twilio media stream refused ({code}): {exc}")
-        await _close(websocket, code, "stream not authorized")
-        return
-    call_id = start.call_id
-    runner = websocket.app.state.runner
-    try:
-        active = await runner.start(persona, WebSocketRunnerArguments(websocket=websocket))
-    except CallRefused as exc:
-        logger.warning(f"twilio media stream {call_id} refused: launcher is {exc.reason}")
-        await _close(websocket, TRY_AGAIN_LATER, f"launcher is {exc.reason}")
-        return
-    except Exception:
-        logger.exception(f"twilio media stream {call_id}: the call could not start")
-        await _close(websocket, INTERNAL_ERROR, "call could not start")
-        return
-    await runner.wait(active.call_id)
+    """A media stream at the bare URL (clients built before streams carried their call id)."""
+    await serve_stream(websocket, None)
+
+
+@router.websocket("/twilio/media/{call_id}")
+async def call_media_stream(websocket: WebSocket, call_id: str) -> None:
+    """Twilio's media stream for one call (handed to its worker before it gets here, if any)."""
+    await serve_stream(websocket, call_id)
 
 
 @router.post(

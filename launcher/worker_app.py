@@ -1,10 +1,11 @@
 """A call-host worker process: runs calls handed over by the launcher, on a private Unix socket.
 
-The launcher (the only public listener) decides admission and forwards each call to a worker:
-Twilio media streams are relayed over a websocket, WebRTC offers and room calls over HTTP. The
-worker runs them with the in-process runner, so every call still gets the same plugins, storage
-and limits. ``python -m launcher.worker_app --uds PATH`` (the launcher starts it; the secret comes
-in ``SWITCHBOARD_WORKER_SECRET``).
+The launcher (the only public listener) decides admission and hands each call to a worker:
+a Twilio media stream's connection itself (``launcher.front``: the media never passes through
+the launcher), WebRTC offers and room calls over HTTP. The worker runs them with the in-process
+runner, so every call still gets the same plugins, storage and limits, and reports each call's
+start and end on its event stream. ``python -m launcher.worker_app --uds PATH`` (the launcher
+starts it; the secret comes in ``SWITCHBOARD_WORKER_SECRET``).
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from typing import Any  # noqa: E402
 
 import uvicorn  # noqa: E402
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, WebSocket  # noqa: E402
-from fastapi.responses import Response  # noqa: E402
+from fastapi.responses import Response, StreamingResponse  # noqa: E402
 from pipecat.runner.types import (  # noqa: E402
     DailyRunnerArguments,
     LiveKitRunnerArguments,
-    WebSocketRunnerArguments,
 )
 from prometheus_client import CONTENT_TYPE_LATEST  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
@@ -37,7 +37,9 @@ from bots import PERSONAS, get_persona  # noqa: E402
 from config import Settings, get_settings  # noqa: E402
 from config.logging import configure_logging  # noqa: E402
 from launcher import webrtc_routes  # noqa: E402
+from launcher.media_stream import serve_stream  # noqa: E402
 from launcher.metrics import LauncherMetrics  # noqa: E402
+from launcher.worker_host import EventFeed, open_inbox  # noqa: E402
 from postcall.background import wait_for_background  # noqa: E402
 from providers import preload as preload_providers  # noqa: E402
 from runner.base import CallRefused  # noqa: E402
@@ -87,6 +89,11 @@ def _router(expected: str) -> APIRouter:
             raise HTTPException(status_code=404, detail=f"no call {call_id!r}")
         return active.details()
 
+    @router.get("/events")
+    async def events(request: Request) -> StreamingResponse:
+        feed = request.app.state.events
+        return StreamingResponse(feed.lines(), media_type="application/x-ndjson")
+
     @router.get("/metrics")
     async def metrics(request: Request) -> Response:
         return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
@@ -128,8 +135,15 @@ def _router(expected: str) -> APIRouter:
     return router
 
 
-def create_worker_app(settings: Settings, secret: str) -> FastAPI:
-    """The worker's private app: internal routes plus the WebRTC offer routes."""
+def create_worker_app(settings: Settings, secret: str, uds: str | None = None) -> FastAPI:
+    """The worker's private app: internal routes, WebRTC offers, handed-over media streams.
+
+    Args:
+        settings: Process settings.
+        secret: The launcher's secret for the internal routes.
+        uds: The worker's socket path; its handover inbox listens next to it (needs
+            ``app.state.server``, the uvicorn server serving this app).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -139,7 +153,10 @@ def create_worker_app(settings: Settings, secret: str) -> FastAPI:
         warm_call_path(settings, PERSONAS.values())
         await app.state.storage.open()
         lag = asyncio.create_task(app.state.metrics.watch_loop())
+        inbox = open_inbox(app.state.server, uds) if uds else None
         yield
+        if inbox is not None:
+            inbox.close()
         lag.cancel()
         await app.state.runner.shutdown()
         await wait_for_background(timeout=15)  # post-call analysis of this worker's calls
@@ -155,6 +172,7 @@ def create_worker_app(settings: Settings, secret: str) -> FastAPI:
         metrics=app.state.metrics,
         resources={"storage": app.state.storage, "metrics": app.state.metrics},
     )
+    app.state.events = EventFeed(app.state.runner)
     app.state.webrtc = webrtc_routes.webrtc_handler()
     if settings.ice_loopback_only:
         webrtc_routes.loopback_only_ice()
@@ -163,18 +181,9 @@ def create_worker_app(settings: Settings, secret: str) -> FastAPI:
         webrtc_routes.internal_router, prefix="/internal", dependencies=[_auth(secret)]
     )
 
-    @app.websocket("/internal/twilio/media")
-    async def twilio_media(websocket: WebSocket) -> None:
-        _check_secret(websocket.headers.get(SECRET_HEADER), secret)
-        await websocket.accept()
-        persona = get_persona(websocket.query_params.get("persona", ""))
-        runner: InProcessRunner = websocket.app.state.runner
-        try:
-            active = await runner.start(persona, WebSocketRunnerArguments(websocket=websocket))
-        except CallRefused:
-            await websocket.close(code=1013)
-            return
-        await runner.wait(active.call_id)
+    @app.websocket("/twilio/media/{call_id}")
+    async def twilio_media(websocket: WebSocket, call_id: str) -> None:
+        await serve_stream(websocket, call_id)  # handed over by the launcher's front
 
     return app
 
@@ -197,8 +206,10 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     configure_logging(settings.log_level)
-    app = create_worker_app(settings, os.environ[SECRET_ENV])
-    uvicorn.run(app, uds=args.uds, log_level="warning", ws_per_message_deflate=False)
+    app = create_worker_app(settings, os.environ[SECRET_ENV], args.uds)
+    config = uvicorn.Config(app, uds=args.uds, log_level="warning", ws_per_message_deflate=False)
+    app.state.server = uvicorn.Server(config)
+    app.state.server.run()
 
 
 if __name__ == "__main__":

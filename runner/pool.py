@@ -5,13 +5,18 @@
 worker takes no more, finishes its calls and is replaced; a worker that dies is replaced.
 ``PROCESS_MODEL=process_per_call``: ``PREWARMED_PROCESSES`` idle processes wait, fully loaded;
 each call takes one and the process exits with the call. The launcher keeps admission (one cap
-for the machine), the registry and drain; media and offers are forwarded (``runner.forward``).
+for the machine), the registry and drain. A Twilio stream's connection is handed to the worker
+(``hand_over``, called by ``launcher.front``), so its media never passes through the launcher;
+offers and room calls are forwarded over HTTP; each worker reports its calls' starts and ends on
+its event stream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from loguru import logger
@@ -25,9 +30,11 @@ from pipecat.runner.types import (
 from assembly.call import CallContext, new_call_id
 from assembly.persona import Persona
 from config import Settings
-from runner.base import ActiveCall, BadOffer
-from runner.forward import relay_twilio, watch_call
+from runner.base import ActiveCall, CallRefused
+from runner.pool_offers import OfferForwarding
 from runner.registry import CallRegistry
+from runner.stream_handovers import StreamHandovers
+from runner.worker_events import WorkerGone
 from runner.workers import WorkerProcess, run_dir, worker_env
 from transports.kinds import TransportKind
 
@@ -35,7 +42,7 @@ _ROOM_ARGS = LiveKitRunnerArguments | DailyRunnerArguments
 MAX_DEFAULT_WORKERS = 4  # WORKERS=0 on a big machine: one per core, but ~200 MB each
 
 
-class WorkerPoolRunner(CallRegistry):
+class WorkerPoolRunner(OfferForwarding, CallRegistry):
     """The launcher side of worker processes (implements ``runner.base.CallRunner``)."""
 
     def __init__(self, settings: Settings, metrics: Any = None, cpus: int | None = None):
@@ -48,8 +55,21 @@ class WorkerPoolRunner(CallRegistry):
             else settings.workers or min(cpus or 2, MAX_DEFAULT_WORKERS)
         )
         self._dir = run_dir()
+        configured = settings.media_token_secret
+        # Workers check the media tokens this launcher issues: one secret for all.
+        self.media_secret = (
+            configured.get_secret_value()
+            if configured and configured.get_secret_value()
+            else secrets.token_urlsafe(32)
+        )
         self._env = worker_env(
-            {"MAX_CONCURRENT_CALLS": str(max(settings.max_concurrent_calls, 1) * 2)}
+            {
+                "MAX_CONCURRENT_CALLS": str(max(settings.max_concurrent_calls, 1) * 2),
+                "MEDIA_TOKEN_SECRET": self.media_secret,
+            }
+        )
+        self._streams = StreamHandovers(
+            settings.media_handshake_timeout_secs + 5, settings.media_token_ttl_secs
         )
         self._workers: list[WorkerProcess] = []
         self._next_index = 0
@@ -68,6 +88,7 @@ class WorkerPoolRunner(CallRegistry):
         """Replace workers that died (a crash ends only the calls that worker hosted)."""
         while True:
             await asyncio.sleep(every)
+            self._streams.prune()
             for worker in [w for w in self._workers if not w.alive()]:
                 logger.error(
                     f"worker {worker.index} (pid {worker.pid}) died with "
@@ -79,7 +100,7 @@ class WorkerPoolRunner(CallRegistry):
                     self._replenish()
 
     async def _spawn(self) -> WorkerProcess:
-        worker = WorkerProcess(self._next_index, self._env, self._dir)
+        worker = WorkerProcess(self._next_index, self._env, self._dir, self._on_event)
         self._next_index += 1
         await worker.start()
         self._workers.append(worker)
@@ -95,26 +116,39 @@ class WorkerPoolRunner(CallRegistry):
             task.add_done_callback(self._spawning.discard)
 
     async def _pick(self) -> WorkerProcess:
+        worker = self._choose()
+        if worker is None:  # pool empty: a cold start
+            worker = await self._spawn()
+            self._claim(worker)
+        return worker
+
+    def _choose(self) -> WorkerProcess | None:
+        """Claim the least busy worker (per call: an idle one) for a new call, if one is ready."""
         if self._per_call:
             idle = [w for w in self._workers if w.accepting and not w.started and w.alive()]
-            worker = idle[0] if idle else await self._spawn()  # pool empty: a cold start
-            worker.accepting = False
+            worker = idle[0] if idle else None
         else:
             ready = [w for w in self._workers if w.accepting and w.alive()]
-            worker = min(ready, key=_load) if ready else await self._spawn()
-            if worker.started + 1 >= self._settings.worker_max_calls:
-                worker.accepting = False  # recycled once its calls are done
+            worker = min(ready, key=_load) if ready else None
+        if worker is not None:
+            self._claim(worker)
+        return worker
+
+    def _claim(self, worker: WorkerProcess) -> None:
+        if self._per_call or worker.started + 1 >= self._settings.worker_max_calls:
+            worker.accepting = False  # recycled (or, per call, gone) once its calls are done
         worker.started += 1
         worker.arriving += 1
         self._replenish()
-        return worker
 
     async def _unpick(self, worker: WorkerProcess) -> None:
         """Undo ``_pick`` for a call the worker never started: it does not count to recycling."""
         worker.started -= 1
         worker.arriving -= 1
-        room = worker.started == 0 if self._per_call else (
-            worker.started < self._settings.worker_max_calls
+        room = (
+            worker.started == 0
+            if self._per_call
+            else (worker.started < self._settings.worker_max_calls)
         )
         worker.accepting = room and worker.alive() and not self._draining
         await self._retire_if_done(worker)
@@ -143,22 +177,79 @@ class WorkerPoolRunner(CallRegistry):
     async def _start(self, persona: Persona, args: RunnerArguments) -> ActiveCall:
         started = time.perf_counter()
         body = args.body if isinstance(args.body, dict) else {}
-        if not isinstance(args, WebSocketRunnerArguments | _ROOM_ARGS):
+        if isinstance(args, WebSocketRunnerArguments):
+            # Streams are handed to a worker before the launcher reads them (``hand_over``);
+            # one that reaches the launcher found no worker able to take it.
+            raise CallRefused("busy")
+        if not isinstance(args, _ROOM_ARGS):
             raise ValueError(f"{type(args).__name__} calls go through forward_offer")
         worker = await self._pick()
         try:
-            if isinstance(args, WebSocketRunnerArguments):
-                ctx, task = await relay_twilio(worker, persona.name, args.websocket)
-            else:
-                ctx, task = await self._start_room(worker, persona, args, body)
+            ctx = await self._start_room(worker, persona, args, body)
         except BaseException:
             await self._unpick(worker)
             raise
-        return self._track(worker, persona.name, ctx, task, started)
+        return self._track(worker, persona.name, ctx, started)
+
+    # --- media streams ------------------------------------------------------------------------
+    def hand_over(self, call_id: str, fd: int, head: bytes) -> bool:
+        """Give a Twilio media stream's connection to a worker (see ``launcher.front``).
+
+        A second stream for the same call goes to the worker that had the first (which refuses
+        a replayed token). False: full, draining or no worker ready; the launcher then serves
+        (and refuses) the stream itself.
+        """
+        if self.admission() is not None:
+            return False
+        routed = self._streams.routed(call_id)
+        if routed is not None and routed.alive():
+            worker: WorkerProcess | None = routed
+            self._claim(routed)
+        else:
+            worker = self._choose()
+        if worker is None:
+            return False
+        try:
+            worker.hand_over(fd, call_id, head)
+        except OSError as exc:
+            logger.error(f"[{call_id}] stream not handed to worker {worker.index}: {exc}")
+            asyncio.ensure_future(self._unpick(worker))
+            return False
+        self._reserved += 1
+        self._streams.sent(call_id, worker, self._stream_lost)
+        return True
+
+    def _on_event(self, worker: WorkerProcess, kind: str, data: dict[str, Any]) -> None:
+        """A worker's call event: a handed-over stream became a call, or was refused."""
+        call_id = str(data.get("call_id") or "")
+        if kind not in ("started", "refused"):
+            return
+        pending = self._streams.resolve(call_id, worker)
+        if pending is None:
+            return  # a room or browser call: the launcher tracked it when it asked for it
+        self._reserved -= 1
+        if kind == "refused":
+            asyncio.ensure_future(self._unpick(worker))
+            return
+        ctx = CallContext(
+            call_id=call_id,
+            persona=str(data.get("persona")),
+            transport=TransportKind.TWILIO,
+            caller_number=data.get("caller_number"),
+            called_number=data.get("called_number"),
+        )
+        self._track(worker, ctx.persona, ctx, pending.handed_at)
+
+    def _stream_lost(self, call_id: str) -> None:
+        pending = self._streams.resolve(call_id)
+        if pending is not None:
+            logger.warning(f"[{call_id}] worker {pending.worker.index} never started the stream")
+            self._reserved -= 1
+            asyncio.ensure_future(self._unpick(pending.worker))
 
     async def _start_room(
         self, worker: WorkerProcess, persona: Persona, args: Any, body: dict[str, Any]
-    ) -> tuple[CallContext, asyncio.Task[None]]:
+    ) -> CallContext:
         livekit = isinstance(args, LiveKitRunnerArguments)
         body = {**body, "call_id": body.get("call_id") or new_call_id()}
         payload = {
@@ -172,103 +263,41 @@ class WorkerPoolRunner(CallRegistry):
         response = await worker.post("/internal/calls", payload)
         response.raise_for_status()
         kind = TransportKind.LIVEKIT if livekit else TransportKind.DAILY
-        ctx = CallContext(call_id=body["call_id"], persona=persona.name, transport=kind)
-        return ctx, asyncio.create_task(watch_call(worker, ctx.call_id))
+        return CallContext(call_id=body["call_id"], persona=persona.name, transport=kind)
 
     def _track(
         self,
         worker: WorkerProcess,
         persona: str,
         ctx: CallContext,
-        task: asyncio.Task[None],
         started: float,
+        appear_within: float | None = None,
     ) -> ActiveCall:
         active = ActiveCall(ctx.call_id, persona, str(ctx.transport), ctx=ctx)
         self._owner[ctx.call_id] = worker
         worker.calls.add(ctx.call_id)
         worker.arriving -= 1
-        self._register(active, self._follow(active, worker, task), started)
+        outcome = worker.events.outcome(ctx.call_id, appear_within)
+        self._register(active, self._follow(active, worker, outcome), started)
         logger.info(f"[{ctx.call_id}] {persona} on {ctx.transport} -> worker {worker.index}")
         return active
 
     async def _follow(
-        self, active: ActiveCall, worker: WorkerProcess, task: asyncio.Task[None]
+        self, active: ActiveCall, worker: WorkerProcess, outcome: Awaitable[dict[str, Any]]
     ) -> None:
+        """Wait for the worker's word that the call ended (no polling), keep its final details."""
         try:
-            await task
-        except Exception:
-            logger.exception(f"[{active.call_id}] forwarding failed")
-            active.end_reason = active.end_reason or "error"
-        try:
-            await watch_call(worker, active.call_id, every=0.05, give_up_after=5.0)
-            response = await worker.http.get(f"/internal/calls/{active.call_id}")
-            if response.status_code == 200:
-                final = response.json()
-                active.end_reason = active.end_reason or final.get("end_reason")
-                own = active.summary()  # the launcher's view of timings and state wins
-                active.final = {k: v for k, v in final.items() if k not in own}
-        except Exception:  # the worker is gone: keep what the launcher knows
+            final = await outcome
+            active.end_reason = active.end_reason or final.get("end_reason")
+            own = active.summary()  # the launcher's view of timings and state wins
+            active.final = {k: v for k, v in final.items() if k not in own}
+        except WorkerGone:  # keep what the launcher knows
             active.end_reason = active.end_reason or "worker_lost"
         active.end_reason = active.end_reason or "completed"
         self._owner.pop(active.call_id, None)
         worker.calls.discard(active.call_id)
         self._finished(active)
         await self._retire_if_done(worker)
-
-    # --- browser offers -------------------------------------------------------------------------
-    async def forward_offer(
-        self, offer: dict[str, Any], client: str | None = None
-    ) -> dict[str, Any]:
-        """Answer a SmallWebRTC offer from a worker (renegotiations go to the same one).
-
-        Args:
-            offer: The checked offer; its ``request_data`` names the persona.
-            client: The address that sent it (per-client limits count its calls).
-
-        Raises:
-            CallRefused: Full or draining (new connections only).
-            BadOffer: The worker refused the SDP (nothing counts toward its recycling).
-        """
-        pc_id = offer.get("pc_id")
-        worker = self._pc_owner.get(pc_id) if pc_id else None
-        if worker is not None:
-            response = await worker.post("/internal/api/offer", offer)
-            response.raise_for_status()
-            return response.json()
-        with self._admitted():
-            started = time.perf_counter()
-            data = {**(offer.get("request_data") or {}), "call_id": new_call_id()}
-            worker = await self._pick()
-            try:
-                response = await worker.post(
-                    "/internal/api/offer", {**offer, "request_data": data}
-                )
-                if 400 <= response.status_code < 500:
-                    raise BadOffer(response.status_code, _detail(response))
-                response.raise_for_status()
-            except BaseException:
-                await self._unpick(worker)  # a refused offer is not a call the worker ran
-                raise
-            answer = response.json()
-            self._pc_owner[answer["pc_id"]] = worker
-            ctx = CallContext(
-                call_id=data["call_id"],
-                persona=str(data.get("persona") or self._settings.default_persona),
-                transport=TransportKind.WEBRTC,
-            )
-            task = asyncio.create_task(watch_call(worker, ctx.call_id, appear_within=30.0))
-            self._track(worker, ctx.persona, ctx, task, started).client = client
-            return answer
-
-    async def forward_patch(self, patch: dict[str, Any]) -> None:
-        """Trickled ICE candidates go to the worker holding the peer connection.
-
-        Raises:
-            KeyError: No such peer connection.
-        """
-        worker = self._pc_owner[patch["pc_id"]]
-        response = await worker.http.patch("/internal/api/offer", json=patch)
-        response.raise_for_status()
 
     def live_workers(self) -> list[WorkerProcess]:
         """Workers running now (for scraping their metrics)."""
@@ -331,10 +360,3 @@ def _load(worker: WorkerProcess) -> int:
     burst to the first worker (incident: 20 simultaneous calls on one of two workers).
     """
     return len(worker.calls) + worker.arriving
-
-
-def _detail(response: Any) -> str:
-    try:
-        return str(response.json().get("detail") or response.text)[:300]
-    except ValueError:
-        return response.text[:300]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,6 +31,8 @@ class CallRegistry:
         self._draining = False
         self._reserved = 0  # calls admitted but still being built or handed over
         self.started_total = 0
+        # Told of every started and ended call (a worker streams them to its launcher).
+        self.listener: Callable[[str, dict[str, Any]], None] | None = None
 
     @property
     def draining(self) -> bool:
@@ -74,6 +76,12 @@ class CallRegistry:
             self._metrics.dispatch_seconds.observe(time.perf_counter() - started)
             self._metrics.calls_started.labels(transport=active.transport).inc()
             self._metrics.active_calls.set(len(self._active))
+        self.emit("started", active.summary())
+
+    def emit(self, kind: str, data: dict[str, Any]) -> None:
+        """Tell the listener, if any, about a call (``started``, ``ended`` or ``refused``)."""
+        if self.listener is not None:
+            self.listener(kind, data)
 
     def _finished(self, active: ActiveCall) -> None:
         """Move a call that ended to the recent list and count it."""
@@ -84,6 +92,7 @@ class CallRegistry:
         if self._metrics is not None:
             self._metrics.calls_ended.labels(reason=active.end_reason).inc()
             self._metrics.active_calls.set(len(self._active))
+        self.emit("ended", active.details())
 
     def calls(self) -> list[ActiveCall]:
         """Active calls first, then recent ones."""

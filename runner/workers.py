@@ -1,8 +1,9 @@
 """Call-host worker processes the launcher forwards calls to (see ``launcher.worker_app``).
 
 Each worker is a fully warmed Python process (imports, Silero, smart-turn, provider modules
-loaded before it takes a call) serving a private Unix socket. The launcher talks to it over HTTP
-and relays Twilio media over a websocket.
+loaded before it takes a call) serving a private Unix socket. The launcher talks to it over HTTP,
+hands it Twilio media connections over a second socket (``runner.handover``) and follows its
+calls on its event stream (``runner.worker_events``).
 """
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 from loguru import logger
-from websockets.asyncio.client import ClientConnection, unix_connect
+
+from runner.handover import connect_inbox, send_connection
+from runner.worker_events import WorkerEvents
 
 SECRET_HEADER = "x-switchboard-worker"
 SECRET_ENV = "SWITCHBOARD_WORKER_SECRET"
@@ -28,7 +33,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 class WorkerProcess:
     """One call-host process and the launcher's view of it."""
 
-    def __init__(self, index: int, env: dict[str, str], run_dir: Path):
+    def __init__(
+        self,
+        index: int,
+        env: dict[str, str],
+        run_dir: Path,
+        on_event: Callable[[WorkerProcess, str, dict[str, Any]], None] | None = None,
+    ):
         self.index = index
         self.secret = secrets.token_urlsafe(24)
         self.uds = str(run_dir / f"worker-{index}-{os.getpid()}.sock")
@@ -38,12 +49,20 @@ class WorkerProcess:
         self.started = 0  # calls handed to this worker so far
         self.arriving = 0  # picked for a call that is still being handed over (not in ``calls``)
         self.accepting = True
+        self._on_event = on_event
+        self.events = WorkerEvents(self._event)
+        self._inbox: socket.socket | None = None
+        self._following: asyncio.Task[None] | None = None
         self.http = httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(uds=self.uds),
             base_url="http://worker",
             headers={SECRET_HEADER: self.secret},
             timeout=httpx.Timeout(10.0),
         )
+
+    def _event(self, kind: str, data: dict[str, Any]) -> None:
+        if self._on_event is not None:
+            self._on_event(self, kind, data)
 
     @property
     def pid(self) -> int | None:
@@ -63,6 +82,8 @@ class WorkerProcess:
                 raise RuntimeError(f"worker {self.index} exited ({self.process.returncode})")
             try:
                 if (await self.http.get("/internal/health")).status_code == 200:
+                    self._inbox = connect_inbox(self.uds)
+                    self._following = asyncio.create_task(self.events.follow(self.http))
                     logger.info(
                         f"worker {self.index} (pid {self.pid}) ready in "
                         f"{time.perf_counter() - started:.1f}s"
@@ -77,15 +98,15 @@ class WorkerProcess:
         """True while the process runs."""
         return self.process is not None and self.process.returncode is None
 
-    async def media_socket(self, persona: str) -> ClientConnection:
-        """A websocket into the worker's Twilio media endpoint."""
-        return await unix_connect(
-            self.uds,
-            f"ws://worker/internal/twilio/media?persona={persona}",
-            additional_headers={SECRET_HEADER: self.secret},
-            compression=None,
-            max_size=2**20,
-        )
+    def hand_over(self, fd: int, call_id: str, head: bytes) -> None:
+        """Give the worker a public connection (its descriptor and the bytes read from it).
+
+        Raises:
+            OSError: The worker cannot take it (gone, or its inbox is full).
+        """
+        if self._inbox is None:
+            raise OSError(f"worker {self.index} has no inbox")
+        send_connection(self._inbox, fd, call_id, head)
 
     async def post(self, path: str, payload: dict[str, Any]) -> httpx.Response:
         """POST JSON to one of the worker's internal routes."""
@@ -93,6 +114,10 @@ class WorkerProcess:
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Ask the process to exit (SIGTERM), kill it after ``timeout``."""
+        if self._inbox is not None:
+            self._inbox.close()
+        if self._following is not None:
+            self._following.cancel()
         await self.http.aclose()
         if not self.alive():
             return

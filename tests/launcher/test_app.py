@@ -40,7 +40,8 @@ def test_voice_webhook_streams_to_the_media_socket_with_the_persona(launcher):
     form = {"From": "+15550001", "To": "+1555"}
     answer = httpx.post(url, data=form, headers=_signed(launcher, url, form))
     twiml = parse_twiml(answer.text, answer.status_code)
-    assert twiml.stream_url == f"{launcher.ws_url}/twilio/media"
+    call_id = twiml.parameters["call_id"]
+    assert twiml.stream_url == f"{launcher.ws_url}/twilio/media/{call_id}"  # the call's own URL
     assert twiml.parameters["persona"] == "coach"
     assert twiml.parameters["from_number"] == "+15550001"
     assert twiml.parameters["call_id"].startswith("call_")

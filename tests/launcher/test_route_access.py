@@ -41,6 +41,7 @@ GUARDED = {
     ("POST", "/twilio/status"): 403,
     ("POST", "/livekit/webhook"): 401,  # LiveKit's signed JWT
     ("WS", "/twilio/media"): 1008,  # the one-use media token
+    ("WS", "/twilio/media/{call_id}"): 1008,  # the same, in the worker it is handed to
 }
 
 

@@ -93,6 +93,35 @@ async def test_phone_call_runs_in_a_worker_process_with_the_calls_api(doubles, l
     assert "Traceback" not in launcher.log()
 
 
+def _streams_on(pid: int, port: int) -> set[int]:
+    """Caller ports of the established connections to ``port`` that process ``pid`` holds."""
+    return {
+        c.raddr.port
+        for c in psutil.Process(pid).net_connections(kind="tcp")
+        if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port and c.raddr
+    }
+
+
+async def test_a_phone_calls_media_never_passes_through_the_launcher(doubles, launcher_factory):
+    _prepare(doubles)
+    launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="1")
+    port = int(launcher.base_url.rsplit(":", 1)[1])
+    script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15), Wait(4)]
+    call = asyncio.create_task(_caller(doubles, launcher, "+15551230009").run(script))
+    details = await _answered(launcher)
+    # The caller's media socket is held by the worker, and the launcher holds no socket of it:
+    # the launcher cannot see a media frame, in either direction.
+    in_worker = _streams_on(details["worker_pid"], port)
+    in_launcher = _streams_on(launcher.proc.pid, port)
+    assert len(in_worker) == 1, in_worker
+    assert not in_worker & in_launcher
+    result = await call
+    assert any(len(u.pcm) for u in result.bot_utterances), "the caller heard the bot"
+    assert result.errors == []
+    final = await _final(launcher, details["call_id"])
+    assert final["end_reason"] in ("caller_hung_up", "completed"), final["end_reason"]
+
+
 async def test_process_per_call_uses_a_fresh_warm_process_each_time(doubles, launcher_factory):
     _prepare(doubles)
     launcher = launcher_factory(PROCESS_MODEL="process_per_call", PREWARMED_PROCESSES="1")

@@ -1,0 +1,86 @@
+"""Serving one Twilio media stream: check its start and token, then run the call on it.
+
+The same code serves a stream in the launcher (calls in-process) and in the worker process a
+stream was handed to (``launcher.front``): whichever process runs the call reads the stream.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, WebSocket
+from loguru import logger
+from pipecat.runner.types import WebSocketRunnerArguments
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from bots import UnknownPersonaError, get_persona
+from launcher.media_handshake import HandshakeRefused, PendingStreams, read_start
+from launcher.media_tokens import MediaTokenError, MediaTokens
+from runner.base import CallRefused
+
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+INTERNAL_ERROR = 1011
+
+
+def media_tokens(app: FastAPI) -> MediaTokens:
+    """The app's media-token issuer and checker (created on first use)."""
+    tokens = getattr(app.state, "media_tokens", None)
+    if tokens is None:
+        tokens = app.state.media_tokens = MediaTokens.from_settings(app.state.settings)
+    return tokens
+
+
+def pending_streams(app: FastAPI) -> PendingStreams:
+    """The app's count of media streams that have not shown their token yet."""
+    pending = getattr(app.state, "pending_streams", None)
+    if pending is None:
+        limit = app.state.settings.media_unauthenticated_max
+        pending = app.state.pending_streams = PendingStreams(limit)
+    return pending
+
+
+async def close_stream(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close with a code, quietly if the peer is already gone."""
+    if websocket.client_state != WebSocketState.DISCONNECTED:
+        try:
+            await websocket.close(code=code, reason=reason)
+        except (RuntimeError, WebSocketDisconnect):
+            pass  # the peer is already gone
+
+
+async def serve_stream(websocket: WebSocket, url_call_id: str | None) -> None:
+    """Read ``start``, check its token (and the call id in the URL), run the persona's call.
+
+    Args:
+        websocket: The stream, not accepted yet.
+        url_call_id: The call id in the stream URL (``/twilio/media/<call_id>``), if any: the
+            stream must be for that call.
+    """
+    app = websocket.app
+    runner = app.state.runner
+    await websocket.accept()
+    try:
+        with pending_streams(app).waiting():
+            start = await read_start(websocket, app.state.settings.media_handshake_timeout_secs)
+            media_tokens(app).consume(start.token, start.call_id, start.persona, start.identity)
+            if url_call_id is not None and start.call_id != url_call_id:
+                raise HandshakeRefused(POLICY_VIOLATION, "stream URL is for another call")
+            persona = get_persona(start.persona)
+    except (HandshakeRefused, MediaTokenError, UnknownPersonaError) as exc:
+        code = exc.code if isinstance(exc, HandshakeRefused) else POLICY_VIOLATION
+        logger.warning(f"twilio media stream refused ({code}): {exc}")
+        runner.emit("refused", {"call_id": url_call_id})
+        await close_stream(websocket, code, "stream not authorized")
+        return
+    try:
+        active = await runner.start(persona, WebSocketRunnerArguments(websocket=websocket))
+    except CallRefused as exc:
+        logger.warning(f"twilio media stream {start.call_id} refused: {exc.reason}")
+        runner.emit("refused", {"call_id": url_call_id})
+        await close_stream(websocket, TRY_AGAIN_LATER, f"launcher is {exc.reason}")
+        return
+    except Exception:
+        logger.exception(f"twilio media stream {start.call_id}: the call could not start")
+        runner.emit("refused", {"call_id": url_call_id})
+        await close_stream(websocket, INTERNAL_ERROR, "call could not start")
+        return
+    await runner.wait(active.call_id)
