@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from pipecat.frames.frames import TTSSpeakFrame
 
+from assembly.end_reason import EndReason
+
 if TYPE_CHECKING:
     from assembly.pipeline import Call
 
@@ -43,4 +45,4 @@ def wire_quiet_caller(call: Call) -> None:
             )
             return
         logger.info(f"[{call.ctx.call_id}] caller still quiet: saying goodbye")
-        await call.end(turns.idle_goodbye, reason="user_idle")
+        await call.end(turns.idle_goodbye, reason=EndReason.USER_IDLE)

@@ -21,6 +21,7 @@ from pipecat.processors.frame_processor import FrameProcessor
 
 from assembly.call import CallContext
 from assembly.caller_audio import caller_audio_end
+from assembly.end_reason import EndReason
 from assembly.idle import wire_quiet_caller
 from assembly.observers import ObserverGroup
 from assembly.persona import Persona
@@ -56,7 +57,7 @@ class Call:
     pipeline: Pipeline | None = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     greeted: bool = False
-    end_reason: str | None = None
+    end_reason: EndReason | None = None
     turn_latencies: list[float] = field(default_factory=list)
     first_speech_secs: float | None = None
     tool_seconds: list[float] = field(default_factory=list)  # time each tool call took
@@ -70,7 +71,7 @@ class Call:
         self.greeted = True
         await self.worker.queue_frames([TTSSpeakFrame(self.greeting, append_to_context=True)])
 
-    async def end(self, goodbye: str | None = None, reason: str = "ended") -> None:
+    async def end(self, goodbye: str | None = None, reason: EndReason = EndReason.ENDED) -> None:
         """End gracefully: say ``goodbye`` (if any), let it play out, then hang up."""
         self.end_reason = self.end_reason or reason
         if self.worker is None:
@@ -78,7 +79,7 @@ class Call:
         frames: list[Any] = [TTSSpeakFrame(goodbye, append_to_context=True)] if goodbye else []
         await self.worker.queue_frames([*frames, EndWorkerFrame(reason=reason)])
 
-    async def cancel(self, reason: str = "cancelled") -> None:
+    async def cancel(self, reason: EndReason = EndReason.CANCELLED) -> None:
         """Stop now (the caller is gone)."""
         self.end_reason = self.end_reason or reason
         if self.worker is not None:
@@ -216,15 +217,15 @@ def _wire_events(call: Call) -> None:
     @call.transport.event_handler("on_client_disconnected")
     async def _on_disconnected(_transport: Any, _client: Any) -> None:
         logger.info(f"[{call.ctx.call_id}] caller disconnected")
-        await call.cancel(reason="caller_hung_up")
+        await call.cancel(reason=EndReason.CALLER_HUNG_UP)
 
     if isinstance(call.transport, TwilioPlayoutTransport):
 
         @call.transport.event_handler("on_stream_stopped")
         async def _on_stopped(_transport: Any) -> None:
             logger.info(f"[{call.ctx.call_id}] the stream stopped: the caller hung up")
-            await call.cancel(reason="caller_hung_up")
+            await call.cancel(reason=EndReason.CALLER_HUNG_UP)
 
         @call.transport.event_handler("on_malformed_messages")
         async def _on_malformed(_transport: Any, count: int) -> None:
-            await call.end(MALFORMED_GOODBYE, reason="malformed_media")
+            await call.end(MALFORMED_GOODBYE, reason=EndReason.MALFORMED_MEDIA)

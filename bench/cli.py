@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     calls.add_argument("--calls", type=int, required=True, help="concurrent callers (N)")
     calls.add_argument("--turns", type=int, default=3, help="caller turns per call (T)")
     calls.add_argument("--transport", default="twilio", choices=["twilio"])
+    calls.add_argument("--pin", action="store_true",
+                       help="launcher and call processes on core 0, doubles and callers on core "
+                            "1; ramp 1, 5, 10, ... up to --calls until a gap > 60 ms or overhead "
+                            "p95 > 100 ms, and report calls per product core")
     calls.add_argument("--ramp-secs", type=float, default=None,
                        help="spread the dialling over this many seconds (default N x 0.1)")
     _common(calls)
@@ -106,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.calls < 1 or args.turns < 0:
                 print("error: --calls must be >= 1 and --turns >= 0", file=sys.stderr)
                 return 2
+            if args.pin:
+                from bench.pinned import run_pinned
+
+                return run_pinned(args.calls, args.turns, args.out, env, profile, command)
             cfg = CallsConfig(args.calls, args.turns, args.transport, args.ramp_secs, args.out,
                               env, profile, args.vad_stop_secs)
             return run(cfg, command)

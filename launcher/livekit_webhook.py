@@ -16,6 +16,7 @@ from livekit.protocol.webhook import WebhookEvent
 from loguru import logger
 
 from assembly.call import new_call_id
+from assembly.end_reason import EndReason
 from bots import UnknownPersonaError, get_persona
 from config import Settings
 from launcher.readiness import problems_of
@@ -105,7 +106,7 @@ async def _room_finished(request: Request, event: WebhookEvent) -> dict[str, Any
     call_id = room_calls(request.app).forget(room)
     if call_id is None:
         return {"status": "ignored", "reason": "no call in this room"}
-    ended = await request.app.state.runner.cancel(call_id, reason="room_finished")
+    ended = await request.app.state.runner.cancel(call_id, reason=EndReason.ROOM_FINISHED)
     logger.info(f"[{call_id}] room {room} finished: {'ending the call' if ended else 'no call'}")
     return {"status": "ending" if ended else "already_ended", "call_id": call_id, "room": room}
 

@@ -31,6 +31,14 @@ from config import Settings
 TOKEN_PARAM = "media_token"
 
 
+def media_secret(settings: Settings) -> str:
+    """``MEDIA_TOKEN_SECRET``, or a random one for this launcher (and the workers it starts)."""
+    configured = settings.media_token_secret
+    if configured is not None and configured.get_secret_value():
+        return configured.get_secret_value()
+    return secrets.token_urlsafe(32)
+
+
 class MediaTokenError(Exception):
     """A refused media token (``reason``: missing, malformed, forged, expired, replayed, busy)."""
 

@@ -1,24 +1,13 @@
-"""Browser: SmallWebRTC offers and ICE patches, answered by the launcher itself."""
+"""Browser: SmallWebRTC offers and ICE patches, checked here and answered by the runner."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from loguru import logger
-from pipecat.runner.types import SmallWebRTCRunnerArguments
-from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
-from pipecat.transports.smallwebrtc.request_handler import (
-    IceCandidate,
-    SmallWebRTCPatchRequest,
-    SmallWebRTCRequest,
-    SmallWebRTCRequestHandler,
-)
 from pydantic import BaseModel, Field
 
 from bots import UnknownPersonaError, get_persona
-from config.logging import escape
 from launcher.client_limits import ClientLimits, check_rate, client_of
 from launcher.readiness import require_ready
 from launcher.sessions import call_identity
@@ -59,11 +48,6 @@ def loopback_only_ice() -> None:
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
 
-def webrtc_handler() -> SmallWebRTCRequestHandler:
-    """The SmallWebRTC handler the app keeps for all peer connections."""
-    return SmallWebRTCRequestHandler()
-
-
 _SDP_NEEDS = (
     ("v=0", "v=0"), ("an m= line", "m="), ("ice-ufrag", "a=ice-ufrag:"), ("ice-pwd", "a=ice-pwd:")
 )
@@ -85,41 +69,6 @@ def check_offer(body: OfferBody) -> None:
     ]
     if missing:
         raise HTTPException(status_code=400, detail=f"not an SDP offer: no {', '.join(missing)}")
-
-
-async def answer_offer(
-    body: OfferBody, data: dict[str, Any], request: Request, client: str | None = None
-) -> dict[str, str] | None:
-    """Answer a checked offer here, starting the persona's bot once the peer connection exists.
-
-    Raises:
-        HTTPException: 404 for an unknown persona, 400 for an SDP the WebRTC stack refuses.
-    """
-    name = str(data.get("persona") or request.app.state.settings.default_persona)
-    try:
-        persona = get_persona(name)
-    except UnknownPersonaError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
-    runner = request.app.state.runner
-
-    async def _on_connection(connection: SmallWebRTCConnection) -> None:
-        args = SmallWebRTCRunnerArguments(
-            webrtc_connection=connection, body=data, session_id=str(uuid.uuid4())
-        )
-        (await runner.start(persona, args)).client = client
-
-    handler: SmallWebRTCRequestHandler = request.app.state.webrtc
-    request_ = SmallWebRTCRequest(
-        sdp=body.sdp, type=body.type, pc_id=body.pc_id, restart_pc=body.restart_pc,
-        request_data=data,
-    )
-    try:
-        return await handler.handle_web_request(request_, _on_connection)
-    except CallRefused as exc:
-        raise HTTPException(status_code=429, detail=str(exc), headers=_retry(exc)) from None
-    except (ValueError, TypeError, AttributeError, IndexError) as exc:  # aiortc's SDP parser
-        logger.info(f"webrtc offer refused: {type(exc).__name__}: {escape(str(exc))[:200]}")
-        raise HTTPException(status_code=400, detail="the SDP offer could not be used") from None
 
 
 def _retry(exc: CallRefused) -> dict[str, str]:
@@ -149,11 +98,9 @@ async def offer(body: OfferBody, request: Request) -> dict[str, str] | None:
     client = client_of(request)
     live = sum(1 for a in runner.calls() if a.client == client and a.ended_at is None)
     with limits.starting_call(client, live):
-        if not hasattr(runner, "forward_offer"):
-            return await answer_offer(body, data, request, client)
-        try:  # calls run in worker processes
-            return await runner.forward_offer(
-                {**body.model_dump(), "request_data": data}, client=client
+        try:  # answered here or by a worker process, as the runner runs calls
+            return await runner.answer_offer(
+                persona, {**body.model_dump(), "request_data": data}, client=client
             )
         except CallRefused as exc:
             raise HTTPException(status_code=429, detail=str(exc), headers=_retry(exc)) from None
@@ -169,27 +116,25 @@ internal_router = APIRouter()
 @internal_router.post("/api/offer")
 async def internal_offer(body: OfferBody, request: Request) -> dict[str, str] | None:
     """An offer the launcher forwards, answered in this worker."""
-    return await answer_offer(body, dict(body.request_data or {}), request)
+    data = dict(body.request_data or {})
+    try:
+        persona = get_persona(str(data.get("persona") or ""))
+    except UnknownPersonaError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    try:
+        return await request.app.state.runner.answer_offer(persona, body.model_dump())
+    except CallRefused as exc:
+        raise HTTPException(status_code=429, detail=str(exc), headers=_retry(exc)) from None
+    except BadOffer as exc:
+        raise HTTPException(status_code=exc.status, detail=exc.detail) from None
 
 
 @router.patch("/api/offer")
 @internal_router.patch("/api/offer")
 async def ice_candidates(body: PatchBody, request: Request) -> dict[str, str]:
-    """Add trickled ICE candidates to a peer connection."""
-    runner = request.app.state.runner
-    if hasattr(runner, "forward_patch"):
-        try:
-            await runner.forward_patch(body.model_dump())
-        except KeyError:
-            raise HTTPException(status_code=404, detail="unknown peer connection") from None
-        return {"status": "success"}
-    handler: SmallWebRTCRequestHandler = request.app.state.webrtc
-    await handler.handle_patch_request(
-        SmallWebRTCPatchRequest(
-            pc_id=body.pc_id,
-            candidates=[
-                IceCandidate(c.candidate, c.sdp_mid, c.sdp_mline_index) for c in body.candidates
-            ],
-        )
-    )
+    """Add trickled ICE candidates to a peer connection (here or in its worker)."""
+    try:
+        await request.app.state.runner.patch_offer(body.model_dump())
+    except KeyError:
+        raise HTTPException(status_code=404, detail="unknown peer connection") from None
     return {"status": "success"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from assembly.end_reason import EndReason
 from assembly.plugins import CallPlugin
 from config import Settings
 from postcall.background import run_in_background
@@ -99,7 +100,7 @@ class CallRecordPlugin(CallPlugin):
         begin = record.answered_at or record.started_at
         fields = {
             "ended_at": ended,
-            "end_reason": call.end_reason or "completed",
+            "end_reason": call.end_reason or EndReason.COMPLETED,
             "duration_secs": round(max(0.0, (ended - begin).total_seconds()), 3),
             "status": "ended",
         }

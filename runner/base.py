@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from pipecat.runner.types import RunnerArguments
 
+from assembly.end_reason import EndReason
 from assembly.persona import Persona
 
 
@@ -38,7 +39,7 @@ class ActiveCall:
     transport: str
     started_at: float = field(default_factory=time.time)
     ended_at: float | None = None
-    end_reason: str | None = None
+    end_reason: EndReason | None = None
     call: Any = None  # assembly.pipeline.Call while the call runs
     ctx: Any = None  # assembly.call.CallContext, kept after the call
     final: dict[str, Any] | None = None  # transcript and latencies, kept after the call
@@ -101,7 +102,61 @@ def _plugin_details(call: Any) -> dict[str, Any]:
 
 
 class CallRunner(Protocol):
-    """Runs calls. The in-process runner is the default; others plug in here."""
+    """Runs calls: in this process (``InProcessRunner``) or in workers (``WorkerPoolRunner``).
+
+    Routes use only what is declared here, whichever runner they have.
+    """
+
+    started_total: int  # calls started since the process began
+    recycle_after: int | None  # the process drains and exits after this many calls (None: never)
+
+    @property
+    def draining(self) -> bool:
+        """True once a drain began: no new calls."""
+        ...
+
+    async def open(self) -> None:
+        """Get ready before the first call (models warmed, or worker processes started)."""
+        ...
+
+    def active_count(self) -> int:
+        """Calls running, being built or being handed over now."""
+        ...
+
+    def emit(self, kind: str, data: dict[str, Any]) -> None:
+        """Report a call event (``started``, ``ended``, ``refused``) to whoever listens."""
+        ...
+
+    def hand_over(self, call_id: str, fd: int, head: bytes) -> bool:
+        """Give a media stream's connection to the process that will run its call.
+
+        Returns:
+            False when this process serves the stream itself (or no worker can take it).
+        """
+        ...
+
+    async def answer_offer(
+        self, persona: Persona, offer: dict[str, Any], client: str | None = None
+    ) -> dict[str, Any]:
+        """Answer a checked browser offer; the call starts when the peer connects.
+
+        Raises:
+            CallRefused: Full or draining.
+            BadOffer: The SDP was refused.
+        """
+        ...
+
+    async def patch_offer(self, patch: dict[str, Any]) -> None:
+        """Add trickled ICE candidates to a peer connection.
+
+        Raises:
+            KeyError: No such peer connection.
+        """
+        ...
+
+    async def drain(self, timeout: float, goodbye: str) -> None:
+        """Stop taking calls, let active ones finish for ``timeout`` s, then end them politely."""
+        ...
 
     def admission(self) -> CallRefused | None:
         """Why a new call would be refused now (full, draining), or None if it is welcome."""
@@ -131,7 +186,7 @@ class CallRunner(Protocol):
         """End a call gracefully; False when there is no such active call."""
         ...
 
-    async def cancel(self, call_id: str, reason: str) -> bool:
+    async def cancel(self, call_id: str, reason: EndReason) -> bool:
         """Stop a call now; False when there is no such active call."""
         ...
 

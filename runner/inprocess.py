@@ -10,14 +10,21 @@ from loguru import logger
 from pipecat.runner.types import RunnerArguments
 
 from assembly.call import new_call_id
+from assembly.end_reason import EndReason
 from assembly.persona import Persona
 from assembly.pipeline import build_call
 from assembly.plugins import CallPlugin
 from assembly.run import run_call, transport_for
+from assembly.warmup import warm_call_path
+from bots import PERSONAS
 from config import Settings
+from providers import preload as preload_providers
 from runner.base import ActiveCall
 from runner.registry import CallRegistry
 from runner.tenant import apply_tenant_config
+from runner.webrtc_offers import LocalOffers
+from transports import preload as preload_transports
+from turntaking.models import preload as preload_models
 
 
 class InProcessRunner(CallRegistry):
@@ -34,6 +41,29 @@ class InProcessRunner(CallRegistry):
         self._settings = settings
         self._resources = resources or {}
         self._plugins = plugins or []
+        self._offers = LocalOffers(self.start)
+        self.recycle_after: int | None = settings.worker_max_calls
+
+    async def open(self) -> None:
+        """Pay imports, models and each persona's first call once, before any call."""
+        preload_models()
+        preload_providers()
+        preload_transports()
+        warm_call_path(self._settings, PERSONAS.values())
+
+    def hand_over(self, call_id: str, fd: int, head: bytes) -> bool:
+        """Calls run in this process: the launcher serves their media streams itself."""
+        return False
+
+    async def answer_offer(
+        self, persona: Persona, offer: dict[str, Any], client: str | None = None
+    ) -> dict[str, Any]:
+        """Answer a browser's offer here; its call starts once the peer connects."""
+        return await self._offers.answer(persona, offer, client)
+
+    async def patch_offer(self, patch: dict[str, Any]) -> None:
+        """Trickled ICE candidates for a peer connection held here."""
+        await self._offers.patch(patch)
 
     async def start(self, persona: Persona, runner_args: RunnerArguments) -> ActiveCall:
         """Build the call now (so errors surface to the caller) and run it in the background.
@@ -70,9 +100,9 @@ class InProcessRunner(CallRegistry):
     async def _run_logged(self, active: ActiveCall) -> None:
         try:
             await run_call(active.call)
-            active.end_reason = active.end_reason or active.call.end_reason or "completed"
+            active.end_reason = active.end_reason or active.call.end_reason or EndReason.COMPLETED
         except Exception:
-            active.end_reason = "error"
+            active.end_reason = EndReason.ERROR
             logger.exception(f"[{active.call_id}] call failed")
         finally:
             active.ended_at = time.time()
@@ -89,11 +119,11 @@ class InProcessRunner(CallRegistry):
         active = self._active.get(call_id)
         if active is None:
             return False
-        active.end_reason = "ended_by_api"
-        await active.call.end(goodbye, reason="ended_by_api")
+        active.end_reason = EndReason.ENDED_BY_API
+        await active.call.end(goodbye, reason=EndReason.ENDED_BY_API)
         return True
 
-    async def cancel(self, call_id: str, reason: str) -> bool:
+    async def cancel(self, call_id: str, reason: EndReason) -> bool:
         """Stop a call now, without a goodbye (its room is gone, the caller left)."""
         active = self._active.get(call_id)
         if active is None:
@@ -110,8 +140,8 @@ class InProcessRunner(CallRegistry):
             logger.info(f"draining: {len(tasks)} call(s) may run for up to {timeout:.0f}s")
             _, pending = await asyncio.wait(tasks, timeout=timeout)
             for active in list(self._active.values()):
-                active.end_reason = "drained"
-                await active.call.end(goodbye, reason="drained")
+                active.end_reason = EndReason.DRAINED
+                await active.call.end(goodbye, reason=EndReason.DRAINED)
             if pending:
                 await asyncio.wait(pending, timeout=30)
 

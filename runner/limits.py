@@ -19,6 +19,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 
+from assembly.end_reason import EndReason
 from assembly.pipeline import Call
 from assembly.plugins import CallPlugin
 from transports.kinds import TransportKind
@@ -91,15 +92,15 @@ class CallLimits(CallPlugin):
                     f"[{call.ctx.call_id}] media did not connect within "
                     f"{self.connect_timeout:.0f}s: releasing the call"
                 )
-                await call.cancel(reason="never_connected")
+                await call.cancel(reason=EndReason.NEVER_CONNECTED)
                 return
             if now - started >= self.max_duration:
                 logger.info(f"[{call.ctx.call_id}] maximum call duration reached")
-                await call.end(MAX_DURATION_GOODBYE, reason="max_duration")
+                await call.end(MAX_DURATION_GOODBYE, reason=EndReason.MAX_DURATION)
                 return
             if call.connected.is_set() and now - activity.last >= self.idle:
                 logger.info(f"[{call.ctx.call_id}] nobody spoke for {self.idle:.0f}s: hanging up")
-                await call.end(IDLE_GOODBYE, reason="idle")
+                await call.end(IDLE_GOODBYE, reason=EndReason.IDLE)
                 return
 
     def _never_connected(self, call: Call, elapsed: float) -> bool:

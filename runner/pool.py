@@ -14,7 +14,6 @@ its event stream.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Awaitable
 from typing import Any
@@ -28,6 +27,7 @@ from pipecat.runner.types import (
 )
 
 from assembly.call import CallContext, new_call_id
+from assembly.end_reason import EndReason
 from assembly.persona import Persona
 from config import Settings
 from runner.base import ActiveCall, CallRefused
@@ -45,9 +45,16 @@ MAX_DEFAULT_WORKERS = 4  # WORKERS=0 on a big machine: one per core, but ~200 MB
 class WorkerPoolRunner(OfferForwarding, CallRegistry):
     """The launcher side of worker processes (implements ``runner.base.CallRunner``)."""
 
-    def __init__(self, settings: Settings, metrics: Any = None, cpus: int | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Any = None,
+        cpus: int | None = None,
+        media_secret: str | None = None,
+    ):
         super().__init__(settings.max_concurrent_calls, metrics)
         self._settings = settings
+        self.recycle_after: int | None = None  # workers recycle; the launcher lives on
         self._per_call = settings.process_model == "process_per_call"
         self._size = (
             settings.prewarmed_processes
@@ -55,19 +62,10 @@ class WorkerPoolRunner(OfferForwarding, CallRegistry):
             else settings.workers or min(cpus or 2, MAX_DEFAULT_WORKERS)
         )
         self._dir = run_dir()
-        configured = settings.media_token_secret
-        # Workers check the media tokens this launcher issues: one secret for all.
-        self.media_secret = (
-            configured.get_secret_value()
-            if configured and configured.get_secret_value()
-            else secrets.token_urlsafe(32)
-        )
-        self._env = worker_env(
-            {
-                "MAX_CONCURRENT_CALLS": str(max(settings.max_concurrent_calls, 1) * 2),
-                "MEDIA_TOKEN_SECRET": self.media_secret,
-            }
-        )
+        env = {"MAX_CONCURRENT_CALLS": str(max(settings.max_concurrent_calls, 1) * 2)}
+        if media_secret:  # workers check the media tokens the launcher issues
+            env["MEDIA_TOKEN_SECRET"] = media_secret
+        self._env = worker_env(env)
         self._streams = StreamHandovers(
             settings.media_handshake_timeout_secs + 5, settings.media_token_ttl_secs
         )
@@ -182,7 +180,7 @@ class WorkerPoolRunner(OfferForwarding, CallRegistry):
             # one that reaches the launcher found no worker able to take it.
             raise CallRefused("busy")
         if not isinstance(args, _ROOM_ARGS):
-            raise ValueError(f"{type(args).__name__} calls go through forward_offer")
+            raise ValueError(f"{type(args).__name__} calls go through answer_offer")
         worker = await self._pick()
         try:
             ctx = await self._start_room(worker, persona, args, body)
@@ -288,12 +286,13 @@ class WorkerPoolRunner(OfferForwarding, CallRegistry):
         """Wait for the worker's word that the call ended (no polling), keep its final details."""
         try:
             final = await outcome
-            active.end_reason = active.end_reason or final.get("end_reason")
+            reported = final.get("end_reason")
+            active.end_reason = active.end_reason or (EndReason(reported) if reported else None)
             own = active.summary()  # the launcher's view of timings and state wins
             active.final = {k: v for k, v in final.items() if k not in own}
         except WorkerGone:  # keep what the launcher knows
-            active.end_reason = active.end_reason or "worker_lost"
-        active.end_reason = active.end_reason or "completed"
+            active.end_reason = active.end_reason or EndReason.WORKER_LOST
+        active.end_reason = active.end_reason or EndReason.COMPLETED
         self._owner.pop(active.call_id, None)
         worker.calls.discard(active.call_id)
         self._finished(active)
@@ -319,11 +318,11 @@ class WorkerPoolRunner(OfferForwarding, CallRegistry):
         worker = self._owner.get(call_id)
         if worker is None:
             return False
-        self._active[call_id].end_reason = "ended_by_api"
+        self._active[call_id].end_reason = EndReason.ENDED_BY_API
         response = await worker.post(f"/internal/calls/{call_id}/end", {"goodbye": goodbye})
         return bool(response.json().get("ok"))
 
-    async def cancel(self, call_id: str, reason: str) -> bool:
+    async def cancel(self, call_id: str, reason: EndReason) -> bool:
         """Stop a call now."""
         worker = self._owner.get(call_id)
         if worker is None:

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from assembly.call import CallContext, new_call_id
+from assembly.persona import Persona
 from runner.base import BadOffer
 from transports.kinds import TransportKind
 
@@ -19,15 +20,15 @@ class OfferForwarding:
     """The pool's browser-offer routes (mixed into ``runner.pool.WorkerPoolRunner``)."""
 
     _pc_owner: dict[str, Any]
-    _settings: Any
 
-    async def forward_offer(
-        self, offer: dict[str, Any], client: str | None = None
+    async def answer_offer(
+        self, persona: Persona, offer: dict[str, Any], client: str | None = None
     ) -> dict[str, Any]:
         """Answer a SmallWebRTC offer from a worker (renegotiations go to the same one).
 
         Args:
-            offer: The checked offer; its ``request_data`` names the persona.
+            persona: The persona the browser asked for.
+            offer: The checked offer (its ``request_data``: the caller's identity).
             client: The address that sent it (per-client limits count its calls).
 
         Raises:
@@ -42,7 +43,11 @@ class OfferForwarding:
             return response.json()
         with self._admitted():
             started = time.perf_counter()
-            data = {**(offer.get("request_data") or {}), "call_id": new_call_id()}
+            data = {
+                **(offer.get("request_data") or {}),
+                "persona": persona.name,
+                "call_id": new_call_id(),
+            }
             worker = await self._pick()
             try:
                 response = await worker.post("/internal/api/offer", {**offer, "request_data": data})
@@ -56,14 +61,14 @@ class OfferForwarding:
             self._pc_owner[answer["pc_id"]] = worker
             ctx = CallContext(
                 call_id=data["call_id"],
-                persona=str(data.get("persona") or self._settings.default_persona),
+                persona=persona.name,
                 transport=TransportKind.WEBRTC,
             )
             active = self._track(worker, ctx.persona, ctx, started, appear_within=30.0)
             active.client = client
             return answer
 
-    async def forward_patch(self, patch: dict[str, Any]) -> None:
+    async def patch_offer(self, patch: dict[str, Any]) -> None:
         """Trickled ICE candidates go to the worker holding the peer connection.
 
         Raises:

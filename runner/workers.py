@@ -1,4 +1,4 @@
-"""Call-host worker processes the launcher forwards calls to (see ``launcher.worker_app``).
+"""Call-host worker processes the launcher forwards calls to (see ``callhost``).
 
 Each worker is a fully warmed Python process (imports, Silero, smart-turn, provider modules
 loaded before it takes a call) serving a private Unix socket. The launcher talks to it over HTTP,
@@ -73,7 +73,7 @@ class WorkerProcess:
         """Spawn the process and wait until it answers (models loaded)."""
         started = time.perf_counter()
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "launcher.worker_app", "--uds", self.uds,
+            sys.executable, "-m", "callhost", "--uds", self.uds,
             cwd=str(REPO_ROOT), env=self.env,
         )  # fmt: skip
         deadline = started + timeout

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pipecat.frames.frames import EndWorkerFrame, TTSSpeakFrame
 from pipecat.services.llm_service import FunctionCallParams, FunctionCallResultProperties
 
+from assembly.end_reason import EndReason
+
 
 async def end_call(params: FunctionCallParams, goodbye: str) -> None:
     """End the call after saying goodbye. Use it once the caller is done or says goodbye.
@@ -17,9 +19,9 @@ async def end_call(params: FunctionCallParams, goodbye: str) -> None:
     # finishes playing the goodbye before the pipeline ends and the call is hung up.
     call = (params.app_resources or {}).get("call")
     if call is not None:
-        call.end_reason = call.end_reason or "end_call"
+        call.end_reason = call.end_reason or EndReason.END_CALL
     await params.result_callback(
         {"status": "ending call"}, properties=FunctionCallResultProperties(run_llm=False)
     )
     await params.llm.push_frame(TTSSpeakFrame(goodbye, append_to_context=True))
-    await params.llm.push_frame(EndWorkerFrame(reason="end_call"))
+    await params.llm.push_frame(EndWorkerFrame(reason=EndReason.END_CALL))

@@ -18,6 +18,7 @@ from loguru import logger
 from pipecat.frames.frames import EndWorkerFrame, TTSSpeakFrame
 from pipecat.services.llm_service import FunctionCallParams, FunctionCallResultProperties
 
+from assembly.end_reason import EndReason
 from transports.kinds import TransportKind
 
 REFUSAL = (
@@ -124,8 +125,8 @@ async def transfer_call(params: FunctionCallParams, reason: str) -> None:
         _keep_twilio_call_after_pipeline(call.transport)
     else:
         await livekit_sip_transfer(settings, ctx.room or "", str(sip_identity), number)
-    call.end_reason = call.end_reason or "transferred"
+    call.end_reason = call.end_reason or EndReason.TRANSFERRED
     await params.result_callback(
         {"status": "transferred"}, properties=FunctionCallResultProperties(run_llm=False)
     )
-    await params.llm.push_frame(EndWorkerFrame(reason="transferred"))
+    await params.llm.push_frame(EndWorkerFrame(reason=EndReason.TRANSFERRED))

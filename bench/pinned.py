@@ -1,0 +1,170 @@
+"""``python -m bench calls --pin``: calls per product core, with the product alone on core 0.
+
+The launcher and its call processes run on core 0 (every thread, and the workers it starts
+later inherit it); the provider doubles, the simulated callers and this bench run on core 1.
+Levels of concurrent calls (5, 10, … up to ``--calls``) run one after another on the same
+stack; the first level where a caller hears an audio gap over 60 ms or the pipeline overhead
+p95 exceeds 100 ms ends the ramp. The answer is the last level that held: calls per product
+core. For each level it also reports the product's CPU over the calls (core-seconds per
+second, per call) and the first greeting's delay over the TTS double's first byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench import scenario
+from bench.calls import run_concurrent, wait_idle
+from bench.report import write_json
+from bench.stack import Stack, running_stack
+from bench.stats import caller_summary
+
+PRODUCT_CORE = {0}
+OTHERS_CORE = {1}
+MAX_GAP_SECS = 0.060
+MAX_OVERHEAD_P95_SECS = 0.100
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Put every thread of ``pid`` (and of its children) on ``cpus``."""
+    procs = [psutil.Process(pid)]
+    procs += procs[0].children(recursive=True)
+    for proc in procs:
+        for thread in proc.threads():
+            try:
+                os.sched_setaffinity(thread.id, cpus)
+            except (ProcessLookupError, PermissionError):
+                pass  # a thread that just ended
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _cpu_secs(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+async def _level(stack: Stack, calls: int, turns: int) -> dict[str, Any]:
+    assert stack.launcher.proc is not None
+    procs = _tree(stack.launcher.proc.pid)
+    before, t0 = _cpu_secs(procs), time.monotonic()
+    outcomes = await run_concurrent(stack, calls, turns, round(calls * 0.1, 2))
+    wall = time.monotonic() - t0
+    used = _cpu_secs(procs) - before
+    await wait_idle(stack)
+    callers = caller_summary(outcomes, stack.profile, scenario.VAD_STOP_SECS)
+    callers.pop("turn_rows")
+    tts_first_byte = float(stack.profile.get("tts_first_byte_ms", 0)) / 1000
+    greeting = callers["first_greeting_secs"]
+    row = {
+        "calls": calls,
+        "failed": callers["failed_calls"],
+        "max_gap_secs": callers["gaps"]["max_gap_secs"],
+        "overhead_p50_secs": callers["overhead_secs"]["p50"],
+        "overhead_p95_secs": callers["overhead_secs"]["p95"],
+        "greeting_over_tts_p50_secs": _minus(greeting["p50"], tts_first_byte),
+        "greeting_over_tts_p95_secs": _minus(greeting["p95"], tts_first_byte),
+        "product_cores": round(used / wall, 3),
+        "core_per_call": round(used / wall / calls, 4),
+        "wall_secs": round(wall, 1),
+    }
+    row["held"] = bool(
+        not row["failed"]
+        and row["max_gap_secs"] <= MAX_GAP_SECS
+        and (row["overhead_p95_secs"] or 0) <= MAX_OVERHEAD_P95_SECS
+    )
+    return row
+
+
+def _minus(value: float | None, offset: float) -> float | None:
+    return None if value is None else round(value - offset, 4)
+
+
+def levels_up_to(calls: int, step: int = 5) -> list[int]:
+    """The ramp: 1, then every ``step`` calls up to ``calls``."""
+    return sorted({1, *range(step, calls + 1, step), calls})
+
+
+def format_pinned(rows: list[dict[str, Any]], held: int) -> str:
+    """The ramp as a Markdown table, then the answer."""
+    lines = [
+        "| calls | failed | max gap | overhead p50 / p95 | greeting − TTS first byte p50 / p95 "
+        "| product CPU (core) | core per call | held |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['calls']} | {r['failed']} | {_ms(r['max_gap_secs'])} | "
+            f"{_ms(r['overhead_p50_secs'])} / {_ms(r['overhead_p95_secs'])} | "
+            f"{_ms(r['greeting_over_tts_p50_secs'])} / {_ms(r['greeting_over_tts_p95_secs'])} | "
+            f"{r['product_cores']:.2f} | {r['core_per_call']:.3f} | "
+            f"{'yes' if r['held'] else 'no'} |"
+        )
+    lines.append(f"\ncalls per product core (pinned to core 0): {held}")
+    return "\n".join(lines)
+
+
+def _ms(secs: float | None) -> str:
+    return "-" if secs is None else f"{secs * 1000:.0f} ms"
+
+
+def run_pinned(
+    calls: int,
+    turns: int,
+    out: Path,
+    launcher_env: dict[str, str],
+    profile: dict[str, Any],
+    argv: list[str] | None = None,
+) -> int:
+    """Ramp up to ``calls`` with the product pinned to core 0; print and save the table.
+
+    Returns:
+        0 once the ramp ran (whatever it found); 2 on a machine with fewer than two cores.
+    """
+    if len(os.sched_getaffinity(0)) < 2:
+        print("error: --pin needs two cores", file=sys.stderr)
+        return 2
+    rows: list[dict[str, Any]] = []
+    os.sched_setaffinity(0, OTHERS_CORE)  # the callers (and the doubles this bench starts)
+    with running_stack(profile, launcher_env) as stack:
+        assert stack.launcher.proc is not None and stack.doubles.proc is not None
+        pin(stack.launcher.proc.pid, PRODUCT_CORE)
+        pin(stack.doubles.proc.pid, OTHERS_CORE)
+        for level in levels_up_to(calls):
+            rows.append(asyncio.run(_level(stack, level, turns)))
+            print(format_pinned(rows[-1:], 0).splitlines()[2])
+            if not rows[-1]["held"]:
+                break
+    held = max((r["calls"] for r in rows if r["held"]), default=0)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    data = {
+        "kind": "calls-pinned",
+        "command": " ".join(argv or sys.argv),
+        "timestamp": stamp,
+        "turns": turns,
+        "launcher_env": launcher_env,
+        "profile": stack.profile,
+        "limits": {"max_gap_secs": MAX_GAP_SECS, "max_overhead_p95_secs": MAX_OVERHEAD_P95_SECS},
+        "levels": rows,
+        "calls_per_product_core": held,
+    }
+    path = write_json(out / f"calls-pinned-{stamp}.json", data)
+    print(format_pinned(rows, held))
+    print(f"wrote {path}")
+    return 0

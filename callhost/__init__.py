@@ -1,0 +1,1 @@
+"""A call-host process: runs the calls its launcher hands over (``python -m callhost``)."""

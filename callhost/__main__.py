@@ -1,0 +1,48 @@
+"""``python -m callhost --uds PATH``: serve one call-host process (the launcher starts it).
+
+The secret for the internal routes comes in ``SWITCHBOARD_WORKER_SECRET``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: smart-turn CPU halves
+
+import argparse  # noqa: E402
+import signal  # noqa: E402
+
+import uvicorn  # noqa: E402
+
+from callhost.app import create_worker_app  # noqa: E402
+from config import get_settings  # noqa: E402
+from config.logging import configure_logging  # noqa: E402
+from runner.workers import SECRET_ENV  # noqa: E402
+
+
+def _die_with_launcher() -> None:
+    """Ask Linux to SIGTERM this worker when the launcher dies, however it dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:  # not Linux: the launcher still stops its workers on a clean exit
+        pass
+
+
+def main() -> None:
+    """Serve the worker on the Unix socket the launcher chose."""
+    _die_with_launcher()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--uds", required=True)
+    args = parser.parse_args()
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    app = create_worker_app(settings, os.environ[SECRET_ENV], args.uds)
+    config = uvicorn.Config(app, uds=args.uds, log_level="warning", ws_per_message_deflate=False)
+    app.state.server = uvicorn.Server(config)
+    app.state.server.run()
+
+
+if __name__ == "__main__":
+    main()
