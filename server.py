@@ -19,9 +19,11 @@ from loguru import logger  # noqa: E402
 
 from config import Settings, get_settings  # noqa: E402
 from config.logging import configure_logging  # noqa: E402
+from fleet.setup import fleet_from_settings  # noqa: E402
 from launcher import (  # noqa: E402
     app_routes,
     calls_routes,
+    fleet_routes,
     livekit_webhook,
     metrics,
     middleware,
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         delivery = DeliveryWorker(state.storage, settings)  # the webhook outbox
         async with serving_calls(state.runner, state.storage, state.metrics, [delivery]):
             await check_personas(app, settings)
+            if fleet is not None:
+                await fleet[1].start()
             server = getattr(state, "server", None)
             recycle = None
             if server is not None and state.runner.recycle_after is not None:
@@ -77,6 +81,8 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             yield
             if recycle is not None:
                 recycle.cancel()
+            if fleet is not None:
+                await fleet[1].leave()
 
     app = FastAPI(title="Switchboard", lifespan=lifespan)
     app.state.settings = settings
@@ -89,6 +95,8 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             settings, metrics=app.state.metrics, cpus=os.cpu_count(), media_secret=secret
         )
     app.state.runner = runner or local_runner(settings, app.state.metrics, app.state.storage)
+    fleet = fleet_from_settings(settings, app.state.runner)  # None without REDIS_URL
+    app.state.fleet = fleet[0] if fleet is not None else None
     app.state.client_limits = ClientLimits(
         settings.client_offers_per_minute,
         settings.client_max_calls,
@@ -99,6 +107,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         app_routes,
         outbound,
         calls_routes,
+        fleet_routes,
         metrics,
         twilio_routes,
         webrtc_routes,

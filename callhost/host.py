@@ -25,7 +25,7 @@ class EventFeed:
 
     def __init__(self, runner: CallRegistry):
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        runner.listener = self.push
+        runner.add_listener(self.push)
 
     def push(self, kind: str, data: dict[str, Any]) -> None:
         """Queue one event (called by the runner)."""

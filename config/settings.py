@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     workers: int = Field(default=0, ge=0)  # PROCESS_MODEL=workers; 0: one per core, at most 4
     prewarmed_processes: int = Field(default=4, ge=1)  # PROCESS_MODEL=process_per_call
 
+    # --- fleet (optional: without REDIS_URL this launcher is the whole fleet) ----------------
+    redis_url: str | None = None  # redis://host:6379/0: hosts publish capacity, admission there
+    host_id: str = ""  # this host's name in the fleet; default: hostname-port
+    fleet_heartbeat_secs: float = Field(default=1.0, gt=0, le=10)
+    fleet_host_ttl_secs: float = Field(default=2.5, gt=0, le=60)  # missed beats: host taken out
+
     # --- storage ----------------------------------------------------------------------------
     storage_backend: Literal["sqlite", "supabase"] = "sqlite"
     sqlite_path: Path | None = None  # default: DATA_DIR/switchboard.db

@@ -40,9 +40,34 @@ def masked(number: str | None) -> str:
     return f"…{number[-4:]}" if number else "-"
 
 
-def twiml_stream(settings: Settings, params: dict[str, str]) -> str:
-    """TwiML that connects the call's audio to our media websocket (its URL names the call)."""
-    stream_url = f"{ws_url(settings.public_url, 'PUBLIC_URL')}/twilio/media/{params['call_id']}"
+async def _admit(request: Request, call_id: str) -> tuple[CallRefused | None, str]:
+    """Admit a call here, or (with a fleet) on the host with the most free slots.
+
+    Returns:
+        Why it is refused (or None), and the public URL of the host that will run it.
+    """
+    settings: Settings = request.app.state.settings
+    fleet = request.app.state.fleet
+    if fleet is None:
+        return request.app.state.runner.admission(), settings.public_url
+    try:
+        slot = await fleet.reserve(call_id)
+    except Exception as exc:  # Redis unreachable: this host still takes calls it has room for
+        logger.error(f"fleet admission failed ({type(exc).__name__}: {exc}); admitting locally")
+        return request.app.state.runner.admission(), settings.public_url
+    if slot is None:
+        return CallRefused("full", retry_after=5), settings.public_url
+    return None, slot.url
+
+
+def twiml_stream(base_url: str, params: dict[str, str]) -> str:
+    """TwiML that connects the call's audio to our media websocket (its URL names the call).
+
+    Args:
+        base_url: The public URL of the host that will run the call.
+        params: The stream's custom parameters (``call_id`` among them).
+    """
+    stream_url = f"{ws_url(base_url, 'PUBLIC_URL')}/twilio/media/{params['call_id']}"
     parameters = "".join(
         f"<Parameter name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in params.items() if v
     )
@@ -87,15 +112,15 @@ async def voice_webhook(request: Request) -> Response:
             f"{'; '.join(problems)}"
         )
         return _xml(twiml_apology(NOT_READY))
-    refused: CallRefused | None = request.app.state.runner.admission()
+    statuses = call_statuses(request.app)
+    call_id = statuses.pending_call_id(call_sid) or new_call_id()
+    refused, base_url = await _admit(request, call_id)
     if refused is not None:
         logger.warning(
             f"twilio voice {call_sid or '-'} from {masked(caller)}: refused, launcher is "
             f"{refused.reason}"
         )
         return _xml(twiml_apology(APOLOGIES.get(refused.reason, APOLOGIES["draining"])))
-    statuses = call_statuses(request.app)
-    call_id = statuses.pending_call_id(call_sid) or new_call_id()
     statuses.link(call_sid, call_id, persona=persona.name)
     params = {
         "persona": persona.name,
@@ -107,7 +132,7 @@ async def voice_webhook(request: Request) -> Response:
     identity = {k: v for k, v in params.items() if v and k not in ("call_id", "persona")}
     params[TOKEN_PARAM] = media_tokens(request.app).issue(call_id, persona.name, identity)
     logger.info(f"twilio voice {call_sid or '-'} from {masked(caller)}: {persona.name} {call_id}")
-    return _xml(twiml_stream(settings, params))
+    return _xml(twiml_stream(base_url, params))
 
 
 @router.websocket("/twilio/media")

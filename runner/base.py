@@ -127,6 +127,10 @@ class CallRunner(Protocol):
         """Report a call event (``started``, ``ended``, ``refused``) to whoever listens."""
         ...
 
+    def add_listener(self, listener: Any) -> None:
+        """Be told of every call event: ``listener(kind, data)``."""
+        ...
+
     def hand_over(self, call_id: str, fd: int, head: bytes) -> bool:
         """Give a media stream's connection to the process that will run its call.
 

@@ -31,8 +31,8 @@ class CallRegistry:
         self._draining = False
         self._reserved = 0  # calls admitted but still being built or handed over
         self.started_total = 0
-        # Told of every started and ended call (a worker streams them to its launcher).
-        self.listener: Callable[[str, dict[str, Any]], None] | None = None
+        # Told of every started and ended call (a worker's event stream, the fleet registry).
+        self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
 
     @property
     def draining(self) -> bool:
@@ -78,10 +78,14 @@ class CallRegistry:
             self._metrics.active_calls.set(len(self._active))
         self.emit("started", active.summary())
 
+    def add_listener(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
+        """Be told of every call event: ``listener(kind, data)``."""
+        self._listeners.append(listener)
+
     def emit(self, kind: str, data: dict[str, Any]) -> None:
-        """Tell the listener, if any, about a call (``started``, ``ended`` or ``refused``)."""
-        if self.listener is not None:
-            self.listener(kind, data)
+        """Tell the listeners about a call (``started``, ``ended`` or ``refused``)."""
+        for listener in self._listeners:
+            listener(kind, data)
 
     def _finished(self, active: ActiveCall) -> None:
         """Move a call that ended to the recent list and count it."""

@@ -2,14 +2,14 @@
 # Install what Switchboard needs on a fresh Debian/Ubuntu machine, then sync the locked env.
 #   scripts/bootstrap.sh run   -> what `make run` needs (PortAudio headers, uv, Python deps)
 #   scripts/bootstrap.sh test  -> plus the test tools (espeak-ng, sox, Chromium, PulseAudio,
-#                                 PostgreSQL) the end-to-end suite drives for real
+#                                 PostgreSQL, Redis) the end-to-end suite drives for real
 set -euo pipefail
 mode="${1:-run}"
 cd "$(dirname "$0")/.."
 
 packages=(portaudio19-dev)
 if [ "$mode" = "test" ]; then
-  packages+=(espeak-ng sox libsox-fmt-all chromium pulseaudio pulseaudio-utils postgresql procps iproute2 util-linux festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+  packages+=(espeak-ng sox libsox-fmt-all chromium pulseaudio pulseaudio-utils postgresql procps iproute2 util-linux festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts redis-server)
 fi
 
 missing=()

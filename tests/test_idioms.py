@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 OUR_PACKAGES = [
     "assembly",
     "bots",
+    "callhost",
     "config",
+    "fleet",
     "launcher",
     "processors",
     "providers",

@@ -28,6 +28,7 @@ PUBLIC = {
 # Guarded routes and the refusal a stranger gets.
 GUARDED = {
     ("GET", "/calls"): 401,
+    ("GET", "/fleet"): 401,
     ("GET", "/calls/{call_id}"): 401,
     ("POST", "/calls/{call_id}/end"): 401,
     ("POST", "/calls/outbound"): 401,

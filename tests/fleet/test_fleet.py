@@ -1,0 +1,124 @@
+"""A fleet of hosts sharing one Redis: admission by free slots, draining and lost hosts.
+
+Each host is a real launcher (``server.py``) with its own public URL; every call comes in
+through a launcher's voice webhook, as Twilio would send it, and its stream goes to the host
+the TwiML names.
+"""
+
+import asyncio
+import os
+import signal
+import time
+
+from tests.callers.script import Wait
+from tests.callers.twilio import TwilioCaller
+from tests.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
+
+SECRET = "one-secret-for-the-whole-fleet-0123456789"
+
+
+def _host(launcher_factory, redis_url: str, host_id: str, slots: int):
+    return launcher_factory(
+        REDIS_URL=redis_url,
+        HOST_ID=host_id,
+        MAX_CONCURRENT_CALLS=str(slots),
+        MEDIA_TOKEN_SECRET=SECRET,
+        FLEET_HEARTBEAT_SECS="0.5",
+    )
+
+
+async def _webhook(launcher, doubles):
+    form = voice_webhook_form(random_sid("CA"), random_sid("AC"), "+15005550006", "+15005550001")
+    return await fetch_twiml(
+        f"{launcher.base_url}/twilio/voice", form, doubles.env()["TWILIO_AUTH_TOKEN"]
+    )
+
+
+def _active(launcher) -> int:
+    return sum(1 for c in launcher.get("/calls").json() if c["active"])
+
+
+async def _until(check, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+async def _call_through(launcher, doubles, seconds: float):
+    """A call admitted by ``launcher``'s webhook: (the stream URL it got, the running caller)."""
+    twiml = await _webhook(launcher, doubles)
+    assert not twiml.rejected, twiml.body
+    caller = TwilioCaller(twiml.stream_url, custom_parameters=twiml.parameters)
+    return twiml.stream_url, caller, asyncio.create_task(caller.run([Wait(seconds)]))
+
+
+async def test_calls_spread_by_free_slots_and_a_full_fleet_refuses_politely(
+    doubles, launcher_factory, redis_url
+):
+    a = _host(launcher_factory, redis_url, "a", 2)
+    b = _host(launcher_factory, redis_url, "b", 1)
+    calls = []
+    for n in range(3):  # every call comes in through host a's webhook
+        calls.append(await _call_through(a, doubles, 12))
+        await _until(lambda n=n: _active(a) + _active(b) == n + 1)
+    urls = [url for url, _, _ in calls]
+    # Most free slots first: a (2 free), then a and b tie (a), then only b has room.
+    assert [u.startswith(a.ws_url) for u in urls] == [True, True, False], urls
+    assert urls[2].startswith(b.ws_url)
+    assert (_active(a), _active(b)) == (2, 1)  # each call runs on the host its URL named
+    await asyncio.sleep(1.0)  # a heartbeat: every launcher sees the same fleet
+    fleet = b.get("/fleet").json()
+    assert [(h["host_id"], h["capacity"], h["active"]) for h in fleet["hosts"]] == [
+        ("a", 2, 2),
+        ("b", 1, 1),
+    ]
+    assert (fleet["slots"], fleet["calls"]) == (3, 3)
+
+    full = await _webhook(b, doubles)  # whichever launcher answers, the fleet is full
+    assert full.status_code == 200 and full.rejected and full.hangup, full.body
+    assert "busy" in full.say_text
+    for _, caller, task in calls:
+        caller.hang_up()
+        assert (await task).connected
+
+
+async def test_draining_host_gets_no_new_calls(doubles, launcher_factory, redis_url):
+    b = _host(launcher_factory, redis_url, "b", 2)
+    _, first, running = await _call_through(b, doubles, 30)  # b is alone: the call goes there
+    await _until(lambda: _active(b) == 1)
+    a = _host(launcher_factory, redis_url, "a", 2)
+    os.kill(b.proc.pid, signal.SIGTERM)  # b drains: its call goes on, it takes no new one
+    await asyncio.sleep(1.5)  # a heartbeat or two
+    urls = []
+    for _ in range(2):
+        url, caller, task = await _call_through(b, doubles, 5)  # b's webhook still answers
+        urls.append(url)
+        caller.hang_up()
+        await task
+    assert all(u.startswith(a.ws_url) for u in urls), urls
+    assert _active(b) == 1  # the draining host's own call is still running
+    first.hang_up()
+    assert (await running).connected
+
+
+async def test_a_host_that_stops_beating_is_taken_out_within_its_ttl(
+    doubles, launcher_factory, redis_url
+):
+    a = _host(launcher_factory, redis_url, "a", 2)
+    b = _host(launcher_factory, redis_url, "b", 5)  # more room: it gets the calls while alive
+    url, caller, task = await _call_through(a, doubles, 3)
+    assert url.startswith(b.ws_url)
+    caller.hang_up()
+    await task
+    os.kill(b.proc.pid, signal.SIGKILL)  # no goodbye to the registry: only its beats stop
+    started = time.monotonic()
+    while True:
+        twiml = await _webhook(a, doubles)
+        if twiml.stream_url.startswith(a.ws_url):
+            break
+        assert time.monotonic() - started < 4.0, "the dead host still got calls"
+        await asyncio.sleep(0.2)
+    assert time.monotonic() - started <= 3.0  # FLEET_HOST_TTL_SECS (2.5 s) after its last beat
