@@ -20,6 +20,7 @@ from loguru import logger  # noqa: E402
 from config import Settings, get_settings  # noqa: E402
 from config.logging import configure_logging  # noqa: E402
 from fleet.setup import fleet_from_settings  # noqa: E402
+from fleet.tokens import fleet_token_uses  # noqa: E402
 from launcher import (  # noqa: E402
     app_routes,
     calls_routes,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     app.state.runner = runner or local_runner(settings, app.state.metrics, app.state.storage)
     fleet = fleet_from_settings(settings, app.state.runner)  # None without REDIS_URL
     app.state.fleet = fleet[0] if fleet is not None else None
+    app.state.token_uses = fleet_token_uses(settings)
     app.state.client_limits = ClientLimits(
         settings.client_offers_per_minute,
         settings.client_max_calls,

@@ -28,6 +28,7 @@ from assembly.end_reason import EndReason
 from bots import get_persona
 from callhost.host import EventFeed, open_inbox
 from config import Settings
+from fleet.tokens import fleet_token_uses
 from launcher import webrtc_routes
 from launcher.media_stream import serve_stream
 from launcher.metrics import LauncherMetrics
@@ -148,6 +149,7 @@ def create_worker_app(settings: Settings, secret: str, uds: str | None = None) -
     app.state.storage = open_storage(settings)
     app.state.runner = local_runner(settings, app.state.metrics, app.state.storage)
     app.state.events = EventFeed(app.state.runner)
+    app.state.token_uses = fleet_token_uses(settings)
     if settings.ice_loopback_only:
         webrtc_routes.loopback_only_ice()
     app.include_router(_router(secret))

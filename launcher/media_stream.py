@@ -62,6 +62,9 @@ async def serve_stream(websocket: WebSocket, url_call_id: str | None) -> None:
         with pending_streams(app).waiting():
             start = await read_start(websocket, app.state.settings.media_handshake_timeout_secs)
             media_tokens(app).consume(start.token, start.call_id, start.persona, start.identity)
+            uses = getattr(app.state, "token_uses", None)  # a fleet: one use across all hosts
+            if uses is not None and not await uses.claim(start.token):
+                raise MediaTokenError("replayed")
             if url_call_id is not None and start.call_id != url_call_id:
                 raise HandshakeRefused(POLICY_VIOLATION, "stream URL is for another call")
             persona = get_persona(start.persona)

@@ -122,3 +122,22 @@ async def test_a_host_that_stops_beating_is_taken_out_within_its_ttl(
         assert time.monotonic() - started < 4.0, "the dead host still got calls"
         await asyncio.sleep(0.2)
     assert time.monotonic() - started <= 3.0  # FLEET_HOST_TTL_SECS (2.5 s) after its last beat
+
+
+async def test_a_media_token_used_on_one_host_is_refused_on_another(
+    doubles, launcher_factory, redis_url
+):
+    a = _host(launcher_factory, redis_url, "a", 2)
+    b = _host(launcher_factory, redis_url, "b", 2)
+    twiml = await _webhook(a, doubles)
+    first, other = (a, b) if twiml.stream_url.startswith(a.ws_url) else (b, a)
+    caller = TwilioCaller(twiml.stream_url, custom_parameters=twiml.parameters)
+    running = asyncio.create_task(caller.run([Wait(6)]))
+    await _until(lambda: _active(first) == 1)
+    # The same signed stream start, sent to the other host's URL for the same call.
+    replay_url = f"{other.ws_url}/twilio/media/{twiml.parameters['call_id']}"
+    replay = await TwilioCaller(replay_url, custom_parameters=twiml.parameters).run([Wait(3)])
+    assert replay.close_code == 1008, replay.to_dict()
+    assert _active(other) == 0
+    caller.hang_up()
+    assert (await running).connected
