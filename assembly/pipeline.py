@@ -1,8 +1,8 @@
 """The one shared assembly: persona + transport + call context → a running ``PipelineWorker``.
 
-transport in → STT → user aggregator (Silero VAD, turn strategies) → (caller audio ends) →
-[before_llm] → LLM → TTS → [after_tts] → transport out → [after_output] → assistant aggregator
-(records what was spoken).
+transport in → STT → user aggregator (Silero VAD, turn strategies) → context order →
+(caller audio ends) → [before_llm] → LLM → TTS → [after_tts] → transport out → [after_output] →
+assistant aggregator (records what was spoken).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from tools.wiring import call_tools
 from transports.kinds import AUDIO, TransportKind
 from transports.playout import playout_gate
 from transports.twilio_playout import TwilioPlayoutTransport
+from turntaking.context_order import ContextOrder
 
 MALFORMED_GOODBYE = "Sorry, this line is not working properly, so I have to hang up. Goodbye!"
 
@@ -148,6 +149,8 @@ def build_call(
         resources={"settings": settings, **(resources or {})},
         turn_taking=turns,
     )
+    order = ContextOrder(context)  # the bot's cut-off words before the caller's interruption
+    order.follow(assistant_agg)
     slots = _slots(call.plugins, call)
     hears_caller = any(plugin.hears_caller(call) for plugin in call.plugins)
     call.pipeline = Pipeline(
@@ -155,6 +158,7 @@ def build_call(
             transport.input(),
             services.stt,
             user_agg,
+            order,
             *([] if hears_caller else [caller_audio_end()]),
             *slots[Slot.BEFORE_LLM],
             *tools.processors,
