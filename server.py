@@ -42,6 +42,7 @@ from launcher.media_tokens import MediaTokens, media_secret  # noqa: E402
 from launcher.metrics import LauncherMetrics  # noqa: E402
 from launcher.readiness import check_personas  # noqa: E402
 from launcher.serve import DrainingServer  # noqa: E402
+from postcall.lost import LostCalls, sweep_orphaned_calls  # noqa: E402
 from runner import CallRunner  # noqa: E402
 from runner.pool import WorkerPoolRunner  # noqa: E402
 from runner.serving import local_runner, serving_calls  # noqa: E402
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         state = app.state
         delivery = DeliveryWorker(state.storage, settings)  # the webhook outbox
         async with serving_calls(state.runner, state.storage, state.metrics, [delivery]):
+            await sweep_orphaned_calls(state.storage, settings)  # before any call is taken
+            state.runner.add_listener(LostCalls(state.storage, settings))
             await check_personas(app, settings)
             if fleet is not None:
                 await fleet[1].start()

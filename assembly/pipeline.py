@@ -73,11 +73,22 @@ class Call:
         await self.worker.queue_frames([TTSSpeakFrame(self.greeting, append_to_context=True)])
 
     async def end(self, goodbye: str | None = None, reason: EndReason = EndReason.ENDED) -> None:
-        """End gracefully: say ``goodbye`` (if any), let it play out, then hang up."""
+        """End gracefully: say ``goodbye`` (if any), let it play out, then hang up.
+
+        A goodbye is the last thing the caller hears: a reply still being spoken or generated
+        is interrupted first (incident: at the drain timeout, the reply to the caller's last
+        turn came after "Goodbye!").
+        """
         self.end_reason = self.end_reason or reason
         if self.worker is None:
             return
-        frames: list[Any] = [TTSSpeakFrame(goodbye, append_to_context=True)] if goodbye else []
+        frames: list[Any] = []
+        if goodbye:
+            if self.turn_taking is not None:
+                self.turn_taking.ending.begin()  # the caller starts no new turn
+            # Ahead of the goodbye at every processor: the interruption is a system frame.
+            await self.user_aggregator.broadcast_interruption()
+            frames = [TTSSpeakFrame(goodbye, append_to_context=True)]
         await self.worker.queue_frames([*frames, EndWorkerFrame(reason=reason)])
 
     async def cancel(self, reason: EndReason = EndReason.CANCELLED) -> None:

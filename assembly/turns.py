@@ -7,7 +7,7 @@ strategies they replace stay available per persona (``smart_turn``, ``silence``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import LLMRunFrame
@@ -33,6 +33,7 @@ from turntaking.acoustic import TurnModel
 from turntaking.barge_in import BargeInPolicy, BargeInStartStrategy
 from turntaking.decision import EndOfTurnPolicy
 from turntaking.end_of_turn import EndOfTurnStopStrategy
+from turntaking.ending import CallEnding
 from turntaking.models import SharedSileroVADAnalyzer, SharedSmartTurnAnalyzer
 
 
@@ -44,11 +45,13 @@ class TurnTaking:
         params: The user aggregator's parameters (VAD, strategies, idle timeout).
         barge_in: The adaptive barge-in strategy, when the persona uses it.
         end_of_turn: The adaptive end-of-turn strategy, when the persona uses it.
+        ending: Mutes the caller while the call says goodbye.
     """
 
     params: LLMUserAggregatorParams
     barge_in: BargeInStartStrategy | None = None
     end_of_turn: EndOfTurnStopStrategy | None = None
+    ending: CallEnding = field(default_factory=CallEnding)
 
 
 def barge_in_policy(turns: TurnSettings) -> BargeInPolicy:
@@ -111,13 +114,16 @@ def turn_taking(turns: TurnSettings, gate: PlayoutGate | None = None) -> TurnTak
             min_volume=turns.vad_min_volume,
         )
     )
+    ending = CallEnding()
     params = LLMUserAggregatorParams(
         vad_analyzer=vad,
         user_turn_strategies=UserTurnStrategies(start=start, stop=stop),
+        user_mute_strategies=[ending],
         user_idle_timeout=turns.user_idle_secs,
     )
     return TurnTaking(
         params=params,
+        ending=ending,
         barge_in=next((s for s in start if isinstance(s, BargeInStartStrategy)), None),
         end_of_turn=next((s for s in stop if isinstance(s, EndOfTurnStopStrategy)), None),
     )

@@ -11,21 +11,39 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: smart-turn C
 
 import argparse  # noqa: E402
 import signal  # noqa: E402
+from types import FrameType  # noqa: E402
 
 import uvicorn  # noqa: E402
+from loguru import logger  # noqa: E402
 
 from callhost.app import create_worker_app  # noqa: E402
 from config import get_settings  # noqa: E402
 from config.logging import configure_logging  # noqa: E402
-from runner.workers import SECRET_ENV  # noqa: E402
+from runner.workers import SECRET_ENV, STOP_SIGNAL  # noqa: E402
+
+
+class CallHostServer(uvicorn.Server):
+    """uvicorn for a call host: stops on the launcher's ``STOP_SIGNAL`` only.
+
+    SIGTERM and SIGINT sent to the whole process group (systemd stopping the service, Ctrl-C, a
+    container runtime) reach the workers too. The launcher got the same signal and drains:
+    its workers keep their calls until it says goodbye on them and stops each worker.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Ignore the group's SIGTERM / SIGINT; stop on ``STOP_SIGNAL``."""
+        if sig in (signal.SIGTERM, signal.SIGINT):
+            logger.info(f"signal {sig}: left to the launcher, which drains this host's calls")
+            return
+        super().handle_exit(signal.SIGTERM, frame)
 
 
 def _die_with_launcher() -> None:
-    """Ask Linux to SIGTERM this worker when the launcher dies, however it dies."""
+    """Ask Linux to send ``STOP_SIGNAL`` to this worker when the launcher dies, however."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, STOP_SIGNAL)  # PR_SET_PDEATHSIG
     except OSError:  # not Linux: the launcher still stops its workers on a clean exit
         pass
 
@@ -40,8 +58,10 @@ def main() -> None:
     configure_logging(settings.log_level)
     app = create_worker_app(settings, os.environ[SECRET_ENV], args.uds)
     config = uvicorn.Config(app, uds=args.uds, log_level="warning", ws_per_message_deflate=False)
-    app.state.server = uvicorn.Server(config)
-    app.state.server.run()
+    server = CallHostServer(config)
+    signal.signal(STOP_SIGNAL, server.handle_exit)
+    app.state.server = server
+    server.run()
 
 
 if __name__ == "__main__":

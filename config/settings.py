@@ -6,6 +6,7 @@ Read it once at the edge (CLI, launcher, ``bot()``) with :func:`get_settings` an
 
 from __future__ import annotations
 
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -223,6 +224,11 @@ class Settings(BaseSettings):
         """Where the launcher listens: ``HOST``:``PORT`` (all interfaces shown as localhost)."""
         host = "localhost" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def host_name(self) -> str:
+        """This host's name: ``HOST_ID``, else ``<hostname>-<port>`` (stable across restarts)."""
+        return self.host_id or f"{socket.gethostname()}-{self.port}"
 
     @property
     def recordings_path(self) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 from config import Settings
@@ -32,7 +31,7 @@ def fleet_from_settings(settings: Settings, runner: Any) -> tuple[FleetRegistry,
     import redis.asyncio as aioredis  # only fleets need the client
 
     client = aioredis.from_url(settings.redis_url, decode_responses=True)
-    host_id = settings.host_id or f"{socket.gethostname()}-{settings.port}"
+    host_id = settings.host_name
     registry = FleetRegistry(client, reservation_secs=settings.media_token_ttl_secs)
     host = FleetHost(
         client,

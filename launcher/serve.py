@@ -40,6 +40,8 @@ class DrainingServer(uvicorn.Server):
         """Drain the runner's calls, then let uvicorn shut down."""
         try:
             await self.runner.drain(self.drain_timeout, DRAIN_GOODBYE)
+        except Exception as exc:  # a worker that died meanwhile: exit all the same
+            logger.warning(f"drain: {type(exc).__name__}: {exc}")
         finally:
             self.should_exit = True
 

@@ -49,7 +49,7 @@ async def finish_call(
     storage: Storage,
     settings: Settings,
     call_id: str,
-    writer: CallWriter,
+    writer: CallWriter | None,
     fields: dict[str, str],
 ) -> None:
     """The post-call job (run with ``run_in_background``; safe to retry).
@@ -58,10 +58,12 @@ async def finish_call(
         storage: The opened storage backend.
         settings: Process settings.
         call_id: The call that ended.
-        writer: The call's writer (its last writes land before anything reads them).
+        writer: The call's writer (its last writes land before anything reads them); None
+            when the process that ran the call is gone.
         fields: The persona's extra analysis fields.
     """
-    await writer.drain()
+    if writer is not None:
+        await writer.drain()
     await _analysed(storage, settings, call_id, fields)
     record = await storage.get_call(call_id)
     if record is None:

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from assembly.pipeline import Call
 
 
-def call_record(call: Call) -> CallRecord:
-    """The row a new call starts with."""
+def call_record(call: Call, host: str = "") -> CallRecord:
+    """The row a new call starts with (``metadata.host``: the host running it, if known)."""
     ctx = call.ctx
     return CallRecord(
         id=ctx.call_id,
@@ -38,6 +38,7 @@ def call_record(call: Call) -> CallRecord:
         metadata={
             **ctx.metadata,
             **({"provider_call_id": ctx.provider_call_id} if ctx.provider_call_id else {}),
+            **({"host": host} if host else {}),
         },
     )
 
@@ -58,7 +59,7 @@ class CallRecordPlugin(CallPlugin):
 
     async def attach(self, call: Call) -> None:
         """Create the row and queue ``call.started``; watch for the caller to connect."""
-        record = call_record(call)
+        record = call_record(call, self._settings.host_name)
         call_id = record.id
         self._records[call_id] = record
         writer = writer_for(call)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
+import httpx
 from loguru import logger
 from pipecat.runner.types import (
     DailyRunnerArguments,
@@ -90,7 +91,7 @@ class WorkerPoolRunner(OfferForwarding, CallRegistry):
             for worker in [w for w in self._workers if not w.alive()]:
                 logger.error(
                     f"worker {worker.index} (pid {worker.pid}) died with "
-                    f"{len(worker.calls)} call(s); replacing it"
+                    f"{len(worker.calls) + worker.lost_calls} call(s); replacing it"
                 )
                 worker.accepting = False
                 self._workers.remove(worker)
@@ -292,6 +293,7 @@ class WorkerPoolRunner(OfferForwarding, CallRegistry):
             active.final = {k: v for k, v in final.items() if k not in own}
         except WorkerGone:  # keep what the launcher knows
             active.end_reason = active.end_reason or EndReason.WORKER_LOST
+            worker.lost_calls += 1
         active.end_reason = active.end_reason or EndReason.COMPLETED
         self._owner.pop(active.call_id, None)
         worker.calls.discard(active.call_id)
@@ -337,8 +339,11 @@ class WorkerPoolRunner(OfferForwarding, CallRegistry):
         tasks = list(self._tasks.values())
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout)
-            for worker in self._workers:
-                await worker.post("/internal/drain", {"timeout": 0, "goodbye": goodbye})
+            for worker in self.live_workers():
+                try:
+                    await worker.post("/internal/drain", {"timeout": 0, "goodbye": goodbye})
+                except httpx.HTTPError as exc:  # it died meanwhile: its calls ended with it
+                    logger.warning(f"worker {worker.index}: drain not delivered ({exc!r})")
             if pending:
                 await asyncio.wait(pending, timeout=30)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 import socket
 import sys
 import tempfile
@@ -27,6 +28,10 @@ from runner.worker_events import WorkerEvents
 
 SECRET_HEADER = "x-switchboard-worker"
 SECRET_ENV = "SWITCHBOARD_WORKER_SECRET"
+# How the launcher stops a worker. Not SIGTERM / SIGINT: those reach the whole process group
+# (systemd's control-group kill, Ctrl-C, a container runtime) and the launcher must orchestrate
+# the drain, so workers ignore them (``callhost.__main__``).
+STOP_SIGNAL = signal.SIGUSR2
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -46,6 +51,7 @@ class WorkerProcess:
         self.env = {**env, SECRET_ENV: self.secret}
         self.process: asyncio.subprocess.Process | None = None
         self.calls: set[str] = set()
+        self.lost_calls = 0  # calls that ended with this worker's death
         self.started = 0  # calls handed to this worker so far
         self.arriving = 0  # picked for a call that is still being handed over (not in ``calls``)
         self.accepting = True
@@ -113,7 +119,7 @@ class WorkerProcess:
         return await self.http.post(path, json=payload)
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Ask the process to exit (SIGTERM), kill it after ``timeout``."""
+        """Ask the process to exit (``STOP_SIGNAL``), kill it after ``timeout``."""
         if self._inbox is not None:
             self._inbox.close()
         if self._following is not None:
@@ -122,7 +128,7 @@ class WorkerProcess:
         if not self.alive():
             return
         assert self.process is not None
-        self.process.terminate()
+        self.process.send_signal(STOP_SIGNAL)
         try:
             await asyncio.wait_for(self.process.wait(), timeout)
         except TimeoutError:

@@ -234,8 +234,10 @@ class Storage(ABC):
         """One call, or None."""
 
     @abstractmethod
-    async def list_calls(self, tenant: str | None = None, limit: int = 100) -> list[CallRecord]:
-        """Most recent first."""
+    async def list_calls(
+        self, tenant: str | None = None, limit: int = 100, status: CallStatus | None = None
+    ) -> list[CallRecord]:
+        """Most recent first (optionally only one tenant's, or only ``status``)."""
 
     # --- transcript and metrics --------------------------------------------------------------
     @abstractmethod

@@ -17,6 +17,7 @@ from storage.base import (
     Appointment,
     Callback,
     CallRecord,
+    CallStatus,
     Memory,
     Message,
     OutboxEvent,
@@ -132,14 +133,15 @@ class SQLiteStorage(Storage):
         rows = await self._select(CallRecord, "SELECT * FROM calls WHERE id = ?", (call_id,))
         return rows[0] if rows else None
 
-    async def list_calls(self, tenant: str | None = None, limit: int = 100) -> list[CallRecord]:
-        """Most recent first."""
-        if tenant is None:
-            sql, params = "SELECT * FROM calls ORDER BY started_at DESC, id LIMIT ?", [limit]
-        else:
-            sql = "SELECT * FROM calls WHERE tenant = ? ORDER BY started_at DESC, id LIMIT ?"
-            params = [tenant, limit]
-        return await self._select(CallRecord, sql, params)
+    async def list_calls(
+        self, tenant: str | None = None, limit: int = 100, status: CallStatus | None = None
+    ) -> list[CallRecord]:
+        """Most recent first (optionally only one tenant's, or only ``status``)."""
+        where = [(c, v) for c, v in (("tenant", tenant), ("status", status)) if v is not None]
+        clause = " AND ".join(f"{column} = ?" for column, _ in where)
+        sql = f"SELECT * FROM calls {'WHERE ' + clause if clause else ''} "
+        sql += "ORDER BY started_at DESC, id LIMIT ?"
+        return await self._select(CallRecord, sql, [*(v for _, v in where), limit])
 
     # --- transcript and metrics --------------------------------------------------------------
     async def add_turn(self, turn: TranscriptTurn) -> None:

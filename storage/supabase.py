@@ -25,6 +25,7 @@ from storage.base import (
     Appointment,
     Callback,
     CallRecord,
+    CallStatus,
     Memory,
     Message,
     OutboxEvent,
@@ -164,11 +165,15 @@ class SupabaseStorage(Storage):
         rows = await self._rows(CallRecord, query, "calls")
         return rows[0] if rows else None
 
-    async def list_calls(self, tenant: str | None = None, limit: int = 100) -> list[CallRecord]:
-        """Most recent first."""
+    async def list_calls(
+        self, tenant: str | None = None, limit: int = 100, status: CallStatus | None = None
+    ) -> list[CallRecord]:
+        """Most recent first (optionally only one tenant's, or only ``status``)."""
         query = self.client.table("calls").select("*")
         if tenant is not None:
             query = query.eq("tenant", tenant)
+        if status is not None:
+            query = query.eq("status", status)
         query = query.order("started_at", desc=True).order("id").limit(limit)
         return await self._rows(CallRecord, query, "calls")
 

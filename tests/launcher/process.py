@@ -64,7 +64,12 @@ class LauncherProcess:
         """Start and wait until it answers ``/healthz``."""
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "server.py"], cwd=self.cwd, env=self.env, stdout=log, stderr=log
+            [sys.executable, "server.py"],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # its own process group, as under systemd or a container
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:

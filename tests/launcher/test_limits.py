@@ -1,13 +1,16 @@
 """Call limits, drain and recycling, on a real launcher process with Twilio callers."""
 
 import asyncio
+import os
 import signal
+
+import psutil
 
 from launcher.serve import DRAIN_GOODBYE
 from runner.limits import IDLE_GOODBYE, MAX_DURATION_GOODBYE
 from tests.bots.scenario import BOOKING
 from tests.callers.listen import PhraseListener
-from tests.callers.script import Say, Wait, WaitForBotSilence
+from tests.callers.script import BargeIn, Say, Wait, WaitForBotSilence
 from tests.callers.twilio import TwilioCaller
 from tests.callers.twiml import fetch_twiml, voice_webhook_form
 
@@ -112,3 +115,65 @@ async def test_worker_recycles_after_its_quota_of_calls(doubles, launcher_factor
     result = await _caller(doubles, launcher).run([WaitForBotSilence(timeout=15), Wait(1)])
     assert result.connected and not result.hung_up_by_bot  # the call itself was not cut short
     assert launcher.proc.wait(timeout=30) == 0  # then the process exited for a fresh one
+
+
+async def test_sigterm_to_the_process_group_still_drains(doubles, launcher_factory):
+    """systemd's control-group kill, Ctrl-C, a container runtime: every process gets SIGTERM.
+
+    Incidents: the workers died with the launcher (replies cut mid-word, lines closed in 0.1 s,
+    recorded as ``caller_hung_up``) and the drain task crashed; and at the drain timeout the
+    reply to the caller's last turn came after "Goodbye!".
+    """
+    doubles.client.reset()
+    doubles.client.stt_phrases([BOOKING])
+    doubles.client.llm_rules([{"match": "book", "reply": "Sure.", "first_token_ms": 3000}])
+    launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="1", DRAIN_TIMEOUT_SECS="1")
+    workers = psutil.Process(launcher.proc.pid).children()
+    call = asyncio.create_task(
+        _caller(doubles, launcher).run([WaitForBotSilence(timeout=15), Say(BOOKING), Wait(30)])
+    )
+    async with asyncio.timeout(30):  # the caller asked; the (slow) answer is on its way
+        while not any("book" in str(r["messages"]) for r in await doubles.client.allm_requests()):
+            await asyncio.sleep(0.05)
+    os.killpg(launcher.proc.pid, signal.SIGTERM)  # the whole group, as systemd does
+    result = await call
+    assert result.errors == [], result.errors
+    assert result.hung_up_by_bot  # the call was not cut off by dying workers
+    assert _last_words(result) == _heard_words(DRAIN_GOODBYE)  # and nothing came after it
+    assert launcher.proc.wait(timeout=30) == 0
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    log = launcher.log()
+    assert "never retrieved" not in log and "drain:" not in log, log[-2000:]
+
+
+async def test_drain_goodbye_is_the_last_thing_the_caller_hears(doubles, launcher_factory):
+    """Incident: at the drain timeout, what the caller said over "Goodbye!" got a reply after it.
+
+    The caller talks over the drain goodbye: they are not heard any more, the goodbye plays to
+    its end, and nothing follows it.
+    """
+    doubles.client.reset()
+    doubles.client.stt_phrases([BOOKING])
+    doubles.client.llm_rules([{"match": "book", "reply": "Sure."}])
+    launcher = launcher_factory(DRAIN_TIMEOUT_SECS="2", ANALYSIS_ENABLED="false")
+    call = asyncio.create_task(
+        _caller(doubles, launcher).run(
+            [
+                WaitForBotSilence(timeout=15),
+                Say(BOOKING),
+                WaitForBotSilence(timeout=15),
+                BargeIn(BOOKING, after_bot_audio_secs=1.0),  # over the goodbye
+                Wait(20),
+            ]
+        )
+    )
+    async with asyncio.timeout(30):
+        while not await doubles.client.allm_requests():
+            await asyncio.sleep(0.05)
+    launcher.proc.send_signal(signal.SIGTERM)
+    result = await call
+    assert result.errors == [], result.errors
+    assert result.hung_up_by_bot
+    assert len(doubles.client.llm_requests()) == 1  # what was said over the goodbye: unheard
+    assert _last_words(result) == _heard_words(DRAIN_GOODBYE)
+    assert launcher.proc.wait(timeout=20) == 0
