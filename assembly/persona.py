@@ -55,6 +55,12 @@ class TurnSettings(BaseModel):
             after the same again it says ``idle_goodbye`` and hangs up. 0 disables it.
         idle_prompt: What the bot says to a quiet caller, in the persona's words.
         idle_goodbye: What the bot says before hanging up on a caller who stayed quiet.
+        filler_after_secs: A reply with no words yet this long after it was asked gets
+            ``filler`` spoken meanwhile (a slow or stuck LLM).
+        reply_timeout_secs: A reply with no words this long after it was asked is given up:
+            the caller hears ``apology``, never silence.
+        filler: What the bot says while a slow reply comes.
+        apology: What the bot says when a reply failed (the LLM erred or never answered).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -76,6 +82,10 @@ class TurnSettings(BaseModel):
     user_idle_secs: float = Field(default=0, ge=0)
     idle_prompt: str = "Are you still there?"
     idle_goodbye: str = "I haven't heard from you, so I'll hang up now. Goodbye!"
+    filler_after_secs: float = Field(default=2.5, gt=0, le=10)
+    reply_timeout_secs: float = Field(default=8.0, gt=0, le=30)
+    filler: str = "One moment, please."
+    apology: str = "Sorry, I didn't manage to answer that. Could you say it again?"
 
     @model_validator(mode="after")
     def _hold_within_cap(self) -> TurnSettings:

@@ -1,8 +1,8 @@
 """The one shared assembly: persona + transport + call context → a running ``PipelineWorker``.
 
 transport in → STT → user aggregator (Silero VAD, turn strategies) → context order →
-(caller audio ends) → [before_llm] → LLM → TTS → [after_tts] → transport out → [after_output] →
-assistant aggregator (records what was spoken).
+(caller audio ends) → [before_llm] → LLM → reply watch → TTS → [after_tts] → transport out →
+[after_output] → assistant aggregator (records what was spoken).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from assembly.observers import ObserverGroup
 from assembly.persona import Persona
 from assembly.plugins import CallPlugin, Slot
 from assembly.templates import render
-from assembly.turns import TurnTaking, answer_lost_replies, turn_taking
+from assembly.turns import TurnTaking, answer_lost_replies, reply_watch_policy, turn_taking
 from assembly.warmup import prewarm
 from config import Settings
 from providers import Services, build_services
@@ -36,6 +36,7 @@ from transports.kinds import AUDIO, TransportKind
 from transports.playout import playout_gate
 from transports.twilio_playout import TwilioPlayoutTransport
 from turntaking.context_order import ContextOrder
+from turntaking.reply_watch import ReplyWatch
 
 MALFORMED_GOODBYE = "Sorry, this line is not working properly, so I have to hang up. Goodbye!"
 
@@ -174,6 +175,7 @@ def build_call(
             *slots[Slot.BEFORE_LLM],
             *tools.processors,
             services.llm,
+            ReplyWatch(reply_watch_policy(persona.turns)),  # no turn is met with silence
             services.tts,
             *slots[Slot.AFTER_TTS],
             transport.output(),

@@ -35,6 +35,7 @@ from turntaking.decision import EndOfTurnPolicy
 from turntaking.end_of_turn import EndOfTurnStopStrategy
 from turntaking.ending import CallEnding
 from turntaking.models import SharedSileroVADAnalyzer, SharedSmartTurnAnalyzer
+from turntaking.reply_watch import ReplyWatchPolicy
 
 
 @dataclass
@@ -70,6 +71,16 @@ def end_of_turn_policy(turns: TurnSettings) -> EndOfTurnPolicy:
         max_wait_secs=turns.max_wait_secs,
         hold_secs=turns.hold_secs,
         veto_threshold=turns.veto_threshold,
+    )
+
+
+def reply_watch_policy(turns: TurnSettings) -> ReplyWatchPolicy:
+    """The reply watch's limits and words of a persona's settings."""
+    return ReplyWatchPolicy(
+        filler_after_secs=turns.filler_after_secs,
+        reply_timeout_secs=turns.reply_timeout_secs,
+        filler=turns.filler,
+        apology=turns.apology,
     )
 
 

@@ -19,7 +19,7 @@ from loguru import logger  # noqa: E402
 from callhost.app import create_worker_app  # noqa: E402
 from config import get_settings  # noqa: E402
 from config.logging import configure_logging  # noqa: E402
-from runner.workers import SECRET_ENV, STOP_SIGNAL  # noqa: E402
+from runner.workers import LAUNCHER_PID_ENV, SECRET_ENV, STOP_SIGNAL  # noqa: E402
 
 
 class CallHostServer(uvicorn.Server):
@@ -39,13 +39,20 @@ class CallHostServer(uvicorn.Server):
 
 
 def _die_with_launcher() -> None:
-    """Ask Linux to send ``STOP_SIGNAL`` to this worker when the launcher dies, however."""
+    """Ask Linux to send ``STOP_SIGNAL`` to this worker when the launcher dies, however.
+
+    The request only covers a launcher that dies after it: one already gone while this process
+    was starting up means exiting now (incident: an orphaned call host).
+    """
     try:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, STOP_SIGNAL)  # PR_SET_PDEATHSIG
     except OSError:  # not Linux: the launcher still stops its workers on a clean exit
         pass
+    launcher = os.environ.get(LAUNCHER_PID_ENV)
+    if launcher and os.getppid() != int(launcher):
+        raise SystemExit(f"the launcher (pid {launcher}) is gone")
 
 
 def main() -> None:

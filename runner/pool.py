@@ -351,8 +351,10 @@ class WorkerPoolRunner(OfferForwarding, CallRegistry):
         """Stop every worker (their calls end with them)."""
         if self._supervisor is not None:
             self._supervisor.cancel()
-        for task in list(self._spawning):
-            task.cancel()
+        spawning = list(self._spawning)
+        for task in spawning:
+            task.cancel()  # a worker still starting is killed (``WorkerProcess.start``)
+        await asyncio.gather(*spawning, return_exceptions=True)
         await asyncio.gather(*(w.stop() for w in self._workers), return_exceptions=True)
         self._workers.clear()
 

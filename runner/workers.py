@@ -28,6 +28,7 @@ from runner.worker_events import WorkerEvents
 
 SECRET_HEADER = "x-switchboard-worker"
 SECRET_ENV = "SWITCHBOARD_WORKER_SECRET"
+LAUNCHER_PID_ENV = "SWITCHBOARD_LAUNCHER_PID"  # a worker whose launcher is gone exits
 # How the launcher stops a worker. Not SIGTERM / SIGINT: those reach the whole process group
 # (systemd's control-group kill, Ctrl-C, a container runtime) and the launcher must orchestrate
 # the drain, so workers ignore them (``callhost.__main__``).
@@ -76,12 +77,25 @@ class WorkerProcess:
         return self.process.pid if self.process else None
 
     async def start(self, timeout: float = 90.0) -> None:
-        """Spawn the process and wait until it answers (models loaded)."""
+        """Spawn the process and wait until it answers (models loaded).
+
+        A start that fails or is cancelled (the launcher shutting down meanwhile) kills the
+        process: it must not outlive the launcher (incident: an orphaned call host).
+        """
         started = time.perf_counter()
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "callhost", "--uds", self.uds,
             cwd=str(REPO_ROOT), env=self.env,
         )  # fmt: skip
+        try:
+            await self._wait_ready(started, timeout)
+        except BaseException:
+            if self.alive():
+                self.process.kill()
+            raise
+
+    async def _wait_ready(self, started: float, timeout: float) -> None:
+        assert self.process is not None
         deadline = started + timeout
         while time.perf_counter() < deadline:
             if self.process.returncode is not None:
@@ -139,7 +153,7 @@ class WorkerProcess:
 
 def worker_env(overrides: dict[str, str]) -> dict[str, str]:
     """The launcher's environment for a worker (same settings, its own cap disabled)."""
-    return {**os.environ, **overrides}
+    return {**os.environ, LAUNCHER_PID_ENV: str(os.getpid()), **overrides}
 
 
 def run_dir() -> Path:

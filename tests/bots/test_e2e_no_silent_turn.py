@@ -1,0 +1,82 @@
+"""No caller turn is met with silence, whatever the LLM does: heard at the caller.
+
+Incidents (issue 15, measured with a fault proxy): an LLM answering 500 on every attempt left
+the caller in silence for that turn, with no apology; an LLM that hung gave 30.6 s of dead air.
+Each test calls the receptionist as a Twilio caller with the provider doubles scripted to fail,
+and checks what the caller heard and when.
+"""
+
+from assembly.persona import TurnSettings
+from tests.bots.scenario import BOOKING
+from tests.callers.listen import PhraseListener
+from tests.callers.script import HangUp, Say, Wait, WaitForBotSilence
+from tests.callers.twilio import TwilioCaller
+
+TURNS = TurnSettings()  # the receptionist's reply watch: the defaults
+HOURS = "what are your opening hours"
+OPEN = "We are open from nine to five."
+
+
+def _caller(doubles, launcher) -> TwilioCaller:
+    return TwilioCaller(
+        webhook_url=f"{launcher.base_url}/twilio/voice",
+        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
+    )
+
+
+def _line(doubles, launcher_factory, failing: dict):
+    doubles.client.reset()
+    doubles.client.stt_phrases([BOOKING, HOURS])
+    doubles.client.llm_rules([{"match": "book", **failing}, {"match": "hours", "reply": OPEN}])
+    return launcher_factory(ANALYSIS_ENABLED="false")
+
+
+def _replies_to(result, turn_index: int) -> list:
+    """The bot utterances heard after the caller's turn, before their next one."""
+    turns = result.turns
+    end = turns[turn_index + 1].start if turn_index + 1 < len(turns) else float("inf")
+    return [u for u in result.bot_utterances if turns[turn_index].end < u.start < end]
+
+
+def _said(utterance, phrases: list[str], rate: int) -> str:
+    return PhraseListener(phrases).heard(utterance.pcm, rate)
+
+
+async def test_llm_500_every_attempt_is_answered_with_an_apology(doubles, launcher_factory):
+    launcher = _line(doubles, launcher_factory, {"status": 500})
+    result = await _caller(doubles, launcher).run(
+        [
+            WaitForBotSilence(timeout=15),
+            Say(BOOKING),
+            WaitForBotSilence(timeout=20),
+            Say(HOURS),  # the call goes on: the next turn is answered as usual
+            WaitForBotSilence(timeout=20),
+            HangUp(),
+        ]
+    )
+    assert result.errors == [], result.errors
+    [apology] = _replies_to(result, 0)
+    assert _said(apology, [TURNS.apology, OPEN, TURNS.filler], result.sample_rate) == (
+        TURNS.apology
+    )
+    assert apology.start - result.turns[0].end < 4.0  # the OpenAI client's retries, then this
+    assert _said(_replies_to(result, 1)[0], [OPEN, TURNS.apology], result.sample_rate) == OPEN
+
+
+async def test_llm_hang_gets_a_filler_within_budget_then_an_apology(doubles, launcher_factory):
+    launcher = _line(doubles, launcher_factory, {"reply": "Sure.", "first_token_ms": 30000})
+    result = await _caller(doubles, launcher).run(
+        [WaitForBotSilence(timeout=15), Say(BOOKING), Wait(14), HangUp()]
+    )
+    assert result.errors == [], result.errors
+    replies = _replies_to(result, 0)
+    assert len(replies) == 2, [(u.start, u.end) for u in replies]  # no late answer after them
+    filler, apology = replies
+    phrases = [TURNS.filler, TURNS.apology, "Sure."]
+    assert _said(filler, phrases, result.sample_rate) == TURNS.filler
+    assert _said(apology, phrases, result.sample_rate) == TURNS.apology
+    ended = result.turns[0].end
+    # The budgets count from the LLM request, which follows the end of the turn by the
+    # end-of-turn decision (well under a second); the filler's audio adds the TTS latency.
+    assert TURNS.filler_after_secs <= filler.start - ended < TURNS.filler_after_secs + 1.5
+    assert TURNS.reply_timeout_secs <= apology.start - ended < TURNS.reply_timeout_secs + 1.5
