@@ -30,16 +30,20 @@ from processors.filler import ToolFiller
 from tests.assembly.builders import build_every_call
 from transports.kinds import AUDIO, TransportKind
 from turntaking.barge_in import BargeInStartStrategy
+from turntaking.context_order import ContextOrder
 from turntaking.end_of_turn import EndOfTurnStopStrategy
 from turntaking.models import SharedSileroVADAnalyzer
+from turntaking.reply_watch import ReplyWatch
 
 ORDER = [
     BaseInputTransport,
     STTService,
     LLMUserAggregator,
+    ContextOrder,  # the bot's cut-off words before the interruption, resumed turns joined
     FunctionFilter,  # the caller's audio ends here (no recorder downstream)
     ToolFiller,  # every persona has tools: "one moment please" while a slow one runs
     LLMService,
+    ReplyWatch,  # a filler while a reply is slow, an apology when it fails
     TTSService,
     BaseOutputTransport,
     LLMAssistantAggregator,
