@@ -28,3 +28,6 @@ class EndReason(StrEnum):
     DRAINED = "drained"  # the process was shutting down
     ROOM_FINISHED = "room_finished"  # the LiveKit room was closed
     WORKER_LOST = "worker_lost"  # the process running the call died
+    TTS_UNAVAILABLE = "tts_unavailable"  # the TTS stopped producing speech (nothing can be said)
+    STT_UNAVAILABLE = "stt_unavailable"  # the STT could not be reached any more
+    LLM_UNAVAILABLE = "llm_unavailable"  # the LLM rejected the call's requests for good

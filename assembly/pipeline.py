@@ -26,6 +26,7 @@ from assembly.idle import wire_quiet_caller
 from assembly.observers import ObserverGroup
 from assembly.persona import Persona
 from assembly.plugins import CallPlugin, Slot
+from assembly.provider_faults import wire_provider_faults
 from assembly.templates import render
 from assembly.turns import TurnTaking, answer_lost_replies, reply_watch_policy, turn_taking
 from assembly.warmup import prewarm
@@ -207,6 +208,7 @@ def build_call(
     )
     _wire_events(call)
     wire_quiet_caller(call)
+    wire_provider_faults(call)
     return call
 
 

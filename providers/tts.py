@@ -11,6 +11,10 @@ from providers.errors import ProviderUnavailableError
 from providers.spec import ServiceSpec
 
 Closers = list[Callable[[], Awaitable[None]]]
+# Utterances in a row that may come out with no audio before the TTS counts as down (Pipecat's
+# default is 3): with the greeting spoken once more, a TTS that refuses every connection ends the
+# call in seconds (``assembly.provider_faults``), not after two turns answered inaudibly.
+SILENT_UTTERANCES_BEFORE_DOWN = 2
 # Providers that only synthesise one rate; the output transport resamples them to the call's.
 FIXED_RATES = {"openai": 24000, "openai_compatible": 24000}
 OPENAI_TTS_RATE = FIXED_RATES["openai"]
@@ -22,10 +26,13 @@ def tts_output_rate(provider: str, transport_out_rate: int) -> int:
 
 
 def _aggregation(spec: ServiceSpec) -> tuple[ServiceSpec, dict[str, Any]]:
-    """Split the ``text_aggregation`` option (a service argument, not a Settings field)."""
+    """Split the ``text_aggregation`` option (a service argument, not a Settings field).
+
+    The service arguments returned also say when the TTS counts as down.
+    """
     options = dict(spec.options)
     mode = options.pop("text_aggregation", None)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"max_consecutive_zero_audio_contexts": SILENT_UTTERANCES_BEFORE_DOWN}
     if mode:
         from pipecat.services.tts_service import TextAggregationMode
 

@@ -80,3 +80,17 @@ async def test_llm_hang_gets_a_filler_within_budget_then_an_apology(doubles, lau
     # end-of-turn decision (well under a second); the filler's audio adds the TTS latency.
     assert TURNS.filler_after_secs <= filler.start - ended < TURNS.filler_after_secs + 1.5
     assert TURNS.reply_timeout_secs <= apology.start - ended < TURNS.reply_timeout_secs + 1.5
+
+
+async def test_tts_refused_all_call_ends_cleanly_not_silently(doubles, launcher_factory):
+    """Incident: a TTS refusing every connection gave a completely silent call, hung up after
+    41 s and recorded ``completed``, with a transcript of replies nobody heard."""
+    doubles.client.reset()
+    launcher = launcher_factory(ANALYSIS_ENABLED="false", ELEVENLABS_BASE_URL="ws://127.0.0.1:9")
+    result = await _caller(doubles, launcher).run([Wait(40), HangUp()])
+    assert result.errors == [], result.errors
+    assert result.hung_up_by_bot and result.duration_secs < 12, result.duration_secs
+    [call] = launcher.get("/calls").json()
+    assert call["end_reason"] == "tts_unavailable"
+    details = launcher.get(f"/calls/{call['call_id']}").json()
+    assert not [t for t in details.get("transcript", []) if t.get("role") == "assistant"]

@@ -1,0 +1,66 @@
+"""A provider that fails for good ends the call at once, with the reason on record.
+
+Pipecat marks a service unusable when it cannot do its job any more (a TTS whose utterances
+keep coming out silent, a provider that refuses the key), and the call's worker then cancels
+the pipeline (``ProcessorUnusablePolicy.CANCEL``). Here that end gets its real reason
+(``tts_unavailable``, ``stt_unavailable``, ``llm_unavailable``) instead of ``completed``.
+
+A greeting that came out with no audio is spoken once more (the TTS reconnects meanwhile):
+a caller must not sit in silence because of one dropped connection, and a TTS that refuses
+every connection is found out in seconds rather than after two turns answered inaudibly
+(incident: a completely silent call, hung up after 41 s and recorded ``completed``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+from pipecat.frames.frames import ErrorFrame, TTSSpeakFrame
+from pipecat.pipeline.worker import PipelineWorker
+
+from assembly.end_reason import EndReason
+
+if TYPE_CHECKING:
+    from assembly.pipeline import Call
+
+
+def _stage(call: Call, processor: Any) -> str | None:
+    for stage in ("tts", "stt", "llm"):
+        if processor is not None and processor is getattr(call.services, stage, None):
+            return stage
+    return None
+
+
+_UNAVAILABLE = {
+    "tts": EndReason.TTS_UNAVAILABLE,
+    "stt": EndReason.STT_UNAVAILABLE,
+    "llm": EndReason.LLM_UNAVAILABLE,
+}
+
+
+def wire_provider_faults(call: Call) -> None:
+    """Record why a call ends when a provider gives out; greet again after a silent greeting.
+
+    Args:
+        call: The built call (its worker exists).
+    """
+    worker = call.worker
+    assert worker is not None
+    regreeted = False
+
+    @worker.event_handler("on_pipeline_error")
+    async def _on_error(_worker: PipelineWorker, frame: ErrorFrame) -> None:
+        nonlocal regreeted
+        stage = _stage(call, frame.processor)
+        if stage is None:
+            return
+        if not frame.processor.is_usable:
+            logger.error(f"[{call.ctx.call_id}] the {stage} is down: ending the call")
+            call.end_reason = call.end_reason or _UNAVAILABLE[stage]
+            return
+        silent = stage == "tts" and "no audio" in str(frame.error)
+        if silent and call.greeted and not call.turn_latencies and not regreeted:
+            regreeted = True  # the greeting was lost: say it once more
+            logger.warning(f"[{call.ctx.call_id}] the greeting came out silent: once more")
+            await worker.queue_frames([TTSSpeakFrame(call.greeting, append_to_context=True)])
