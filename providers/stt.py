@@ -29,16 +29,19 @@ def _uncompressed_deepgram_sockets() -> None:
 
 
 def _deepgram(spec: ServiceSpec, s: Settings, language: str) -> Any:
-    from pipecat.services.deepgram.stt import DeepgramSTTService
+    from providers.deepgram_stt import ResilientDeepgramSTTService
 
     _uncompressed_deepgram_sockets()
     deepgram_sdk_shares_tls()
 
-    return DeepgramSTTService(
+    return ResilientDeepgramSTTService(
         api_key=require(s.deepgram_api_key, "DEEPGRAM_API_KEY", "the deepgram STT"),
         base_url=s.deepgram_ws_url,
         settings=settings_for(
-            DeepgramSTTService, spec, model=spec.model or "nova-3-general", language=language
+            ResilientDeepgramSTTService,
+            spec,
+            model=spec.model or "nova-3-general",
+            language=language,
         ),
     )
 

@@ -6,6 +6,10 @@ Each test calls the receptionist as a Twilio caller with the provider doubles sc
 and checks what the caller heard and when.
 """
 
+import asyncio
+
+import pytest
+
 from assembly.persona import TurnSettings
 from tests.bots.scenario import BOOKING
 from tests.callers.listen import PhraseListener
@@ -94,3 +98,55 @@ async def test_tts_refused_all_call_ends_cleanly_not_silently(doubles, launcher_
     assert call["end_reason"] == "tts_unavailable"
     details = launcher.get(f"/calls/{call['call_id']}").json()
     assert not [t for t in details.get("transcript", []) if t.get("role") == "assistant"]
+
+
+async def _greeting_heard(launcher) -> None:
+    """Return once the launcher's call has spoken its greeting (its transcript shows it)."""
+    async with asyncio.timeout(20):
+        while True:
+            for call in launcher.get("/calls").json():
+                details = launcher.get(f"/calls/{call['call_id']}").json()
+                if any(t.get("role") == "assistant" for t in details.get("transcript", [])):
+                    return
+            await asyncio.sleep(0.05)
+
+
+async def _caller_is_speaking(doubles) -> None:
+    """Return once the STT has sent an interim transcript (the caller is mid-utterance)."""
+    async with asyncio.timeout(20):
+        while True:
+            counters = (await doubles.client.astats())["services"].get("deepgram", {})
+            if counters.get("results_interim"):
+                return
+            await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    ("code", "mid_turn"),
+    [(1011, False), (1000, False), (1011, True)],
+    ids=["1011-after-greeting", "1000-after-greeting", "1011-mid-turn"],
+)
+async def test_stt_drop_after_greeting_loses_no_caller_turn(
+    doubles, launcher_factory, code, mid_turn
+):
+    """Incident: the STT websocket dropped after the greeting (close 1011, close 1000, or
+    mid-turn); the STT came back 4 s later and the caller's turn, spoken meanwhile, was lost:
+    15 s of silence, no reply."""
+    launcher = _line(doubles, launcher_factory, {"reply": "Sure, what time?"})
+    call = asyncio.create_task(
+        _caller(doubles, launcher).run(
+            [WaitForBotSilence(timeout=15), Wait(0.3), Say(BOOKING), Wait(8), HangUp()]
+        )
+    )
+    await _greeting_heard(launcher)
+    if mid_turn:
+        await _caller_is_speaking(doubles)
+    assert await doubles.client.adrop("deepgram", code=code) == 1
+    result = await call
+    assert result.errors == [], result.errors
+    v2v = result.turns[0].voice_to_voice_secs
+    assert v2v is not None, "the caller's turn was lost"
+    assert v2v < 2.5, v2v  # the usual reply time plus at most about a second
+    [request] = [r for r in doubles.client.llm_requests() if "book" in str(r["messages"])]
+    # Every word, including those the dropped socket heard but never finalised.
+    assert BOOKING.lower() in str(request["messages"][-1]["content"]).lower()

@@ -219,6 +219,10 @@ class DoublesClient:
         """Async :meth:`stats`."""
         return await self._acall("GET", "stats")
 
+    async def adrop(self, service: str, code: int = 1011) -> int:
+        """Close the service's open websockets now (a scripted outage); how many were open."""
+        return (await self._acall("POST", f"drop/{service}", {"code": code}))["dropped"]
+
     async def areset(self) -> None:
         """Async :meth:`reset`."""
         await self._acall("POST", "reset")

@@ -130,6 +130,7 @@ class DoublesState:
         self._initial_profile = profile.to_dict()
         self.started = time.time()
         self.open_sockets: dict[str, int] = defaultdict(int)
+        self.live_sockets: dict[str, set[Any]] = defaultdict(set)  # for scripted drops
         self.counters: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.llm_rules: list[dict[str, Any]] = []
         self.llm_requests: list[dict[str, Any]] = []

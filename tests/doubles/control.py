@@ -179,6 +179,20 @@ async def reset(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def drop(request: web.Request) -> web.Response:
+    """``POST /_doubles/drop/{service}`` ``{"code": 1011}``: close its open websockets now.
+
+    A scripted outage as a provider has them: the server closes the socket mid-call (1011
+    internal error, 1000 normal closure); the client must reconnect.
+    """
+    state = request.app["state"]
+    code = int((await _json(request)).get("code", 1011))
+    sockets = list(state.live_sockets[request.match_info["service"]])
+    for ws in sockets:
+        await ws.close(code=code, message=b"scripted drop")
+    return web.json_response({"dropped": len(sockets)})
+
+
 def add_routes(app: web.Application) -> None:
     """Register the control routes."""
     r = app.router
@@ -197,3 +211,4 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/_doubles/daily/rooms", daily_rooms)
     r.add_get("/_doubles/stats", stats)
     r.add_post("/_doubles/reset", reset)
+    r.add_post("/_doubles/drop/{service}", drop)

@@ -187,9 +187,11 @@ async def listen(request: web.Request) -> web.StreamResponse:
     )
     with state.track_socket("deepgram"):
         watchdog = asyncio.create_task(session.watchdog())
+        state.live_sockets["deepgram"].add(ws)
         try:
             await session.run()
         finally:
+            state.live_sockets["deepgram"].discard(ws)
             watchdog.cancel()
             if not ws.closed:
                 await ws.close()
