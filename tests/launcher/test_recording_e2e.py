@@ -46,8 +46,11 @@ async def test_two_minute_call_is_recorded_in_stereo_with_flat_rss(
         auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
     )
     script: list = [WaitForBotSilence(timeout=15)]
-    for _ in range(4):  # a turn every ~30 s, real-time μ-law both ways all along
-        script += [Say(BOOKING), WaitForBotSilence(timeout=15), Wait(22)]
+    # A turn every ~11 s, real-time μ-law both ways all along, until the hang-up at CALL_SECS.
+    # The pauses stay well under the receptionist's user_idle_secs (10 s): a caller speaking
+    # just as its second idle period ran out was (rightly) told goodbye, and the call was short.
+    for _ in range(14):
+        script += [Say(BOOKING), WaitForBotSilence(timeout=15), Wait(7)]
     t0 = time.monotonic()
     samples: list[tuple[float, float]] = []
     sampler = asyncio.create_task(_sample_rss(launcher.proc.pid, t0, samples))
