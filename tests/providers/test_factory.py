@@ -53,9 +53,10 @@ async def test_each_provider_builds_its_pipecat_service(settings, stage, name):
     services = build_services(_chosen(stage, name), settings, language="en", prompt="hi")
     try:
         service = getattr(services, stage)
-        # OpenAI-compatible LLMs are Pipecat's class with one override (a shared TLS context).
+        # OpenAI-compatible LLMs are Pipecat's class with one override (a shared TLS context);
+        # Deepgram STT is Pipecat's with audio kept across a dropped socket.
         assert type(service) is EXPECTED[stage][name] or (
-            stage == "llm" and type(service).__bases__ == (EXPECTED[stage][name],)
+            stage in ("llm", "stt") and type(service).__bases__ == (EXPECTED[stage][name],)
         )
     finally:
         await services.aclose()
