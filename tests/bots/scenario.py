@@ -17,7 +17,7 @@ def full_call_rules() -> list[dict]:
     """LLM double rules: a long reply to barge into, a short one after, end_call on goodbye."""
     return [
         {"match": "about your services", "reply": LONG_REPLY},
-        {"match": STOP, "reply": "Of course."},
+        {"match": "stop", "reply": "Of course."},  # "stop please", or "stop" heard alone
         {
             "match": GOODBYE_Q,
             "tool_calls": [{"name": "end_call", "arguments": {"goodbye": GOODBYE}}],

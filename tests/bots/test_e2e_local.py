@@ -85,7 +85,10 @@ def local_bot(doubles, pulse, tmp_path):
 
 
 def test_receptionist_on_the_local_mic(doubles, pulse, local_bot, tmp_path):
-    doubles.client.stt_phrases([SERVICES_Q, STOP, "goodbye"])
+    # "stop" alone too: the STT double's own segmenter may cut "stop … please" at the pause
+    # between the words, and a segment outside the grammar decodes to nothing (1 run in 3
+    # failed that way, before this stop's changes as after).
+    doubles.client.stt_phrases([SERVICES_Q, STOP, "stop", "goodbye"])
     doubles.client.llm_rules(full_call_rules())
     recording = tmp_path / "speaker.wav"
     recorder = pulse.record(recording)
