@@ -108,6 +108,11 @@ class Persona(BaseModel):
     stt: ServiceSpec
     llm: ServiceSpec
     tts: ServiceSpec
+    # Optional backups: a stage switches to its backup on repeated provider faults (README,
+    # "Provider faults"); None falls back to ``STT/LLM/TTS_BACKUP_PROVIDER``.
+    stt_backup: ServiceSpec | None = None
+    llm_backup: ServiceSpec | None = None
+    tts_backup: ServiceSpec | None = None
     tools: tuple[str, ...] = ()
     turns: TurnSettings = TurnSettings()
     memory: bool = False

@@ -66,6 +66,7 @@ class Call:
     tool_seconds: list[float] = field(default_factory=list)  # time each tool call took
     resources: dict[str, Any] = field(default_factory=dict)
     turn_taking: TurnTaking | None = None
+    failovers: list[dict[str, Any]] = field(default_factory=list)  # provider switches
 
     async def greet(self) -> None:
         """Speak the greeting straight through TTS (no LLM round trip); once per call."""
@@ -142,6 +143,7 @@ def build_call(
         settings,
         language=persona.language,
         prompt=prompt,
+        backups={"stt": persona.stt_backup, "llm": persona.llm_backup, "tts": persona.tts_backup},
     )
     tools = call_tools(persona, settings)  # schemas with guarded handlers, and the filler
     context = LLMContext(tools=tools.schemas) if tools.schemas else LLMContext()

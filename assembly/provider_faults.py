@@ -20,6 +20,7 @@ from pipecat.frames.frames import ErrorFrame, TTSSpeakFrame
 from pipecat.pipeline.worker import PipelineWorker
 
 from assembly.end_reason import EndReason
+from providers.failover import members
 
 if TYPE_CHECKING:
     from assembly.pipeline import Call
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
 def _stage(call: Call, processor: Any) -> str | None:
     for stage in ("tts", "stt", "llm"):
-        if processor is not None and processor is getattr(call.services, stage, None):
+        held = getattr(call.services, stage, None)
+        if processor is not None and (processor is held or processor in members(held)):
             return stage
     return None
 

@@ -26,9 +26,12 @@ async def _warm_openai_client(name: str, client: Any) -> None:
 
 def prewarm(services: Any) -> None:
     """Start warming HTTP provider connections in the background (never blocks the call)."""
-    client = getattr(services.llm, "_client", None)
+    from providers.failover import members
+
+    llm = members(services.llm)[0]  # the primary: a backup pays its handshake if ever used
+    client = getattr(llm, "_client", None)
     if client is not None and hasattr(client, "models"):
-        task = asyncio.create_task(_warm_openai_client(type(services.llm).__name__, client))
+        task = asyncio.create_task(_warm_openai_client(type(llm).__name__, client))
         _tasks.add(task)
         task.add_done_callback(_tasks.discard)
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m bench calls ...`` and ``python -m bench sequential ...``."""
+"""Command line: ``python -m bench calls ...``, ``sequential``, ``turns``, ``soak`` and more."""
 
 from __future__ import annotations
 
@@ -67,9 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(turns)
     from bench.memory import add_memory_parser
     from bench.security import add_security_parser
+    from bench.soak import add_soak_parser
 
     add_memory_parser(sub)
     add_security_parser(sub)
+    add_soak_parser(sub)
     return parser
 
 
@@ -130,6 +132,16 @@ def main(argv: list[str] | None = None) -> int:
                             args.out),
                 command,
             )
+        if args.command == "soak":
+            from bench.soak import config_from_args
+            from bench.soak import run as run_soak
+
+            try:
+                soak = config_from_args(args, env, profile)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            return run_soak(soak, command)
         if args.command == "rooms":
             from bench.rooms import RoomsConfig
             from bench.rooms import run as run_rooms

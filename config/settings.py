@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     stt_provider: ProviderName | None = None
     llm_provider: ProviderName | None = None
     tts_provider: ProviderName | None = None
+    # Backups per stage, for every persona that declares none (a switch on repeated faults)
+    stt_backup_provider: ProviderName | None = None
+    llm_backup_provider: ProviderName | None = None
+    tts_backup_provider: ProviderName | None = None
+    # An LLM request is given up when its first token or its next one is this late
+    llm_first_token_timeout_secs: float = Field(default=4.0, gt=0, le=60)
+    llm_idle_timeout_secs: float = Field(default=5.0, gt=0, le=60)
+    llm_probe_secs: float = Field(default=30.0, gt=0)  # re-try a failed-over primary LLM
 
     # --- Deepgram ---------------------------------------------------------------------------
     deepgram_api_key: SecretStr | None = None
@@ -195,6 +203,9 @@ class Settings(BaseSettings):
         "stt_provider",
         "llm_provider",
         "tts_provider",
+        "stt_backup_provider",
+        "llm_backup_provider",
+        "tts_backup_provider",
         "sqlite_path",
         "database_url",
         "anonymous_calls",

@@ -97,6 +97,13 @@ class LauncherMetrics:
             buckets=_STAGE_BUCKETS,
             registry=self.registry,
         )
+        # --- provider failover (processors/failovers.py) ---
+        self.failovers = Counter(
+            "switchboard_failovers",
+            "Provider switches of a call's stage (to its backup, or back to the primary)",
+            ["stage", "to"],
+            registry=self.registry,
+        )
         self.loop_lag_seconds = Histogram(
             "switchboard_event_loop_lag_seconds",
             "How late the event loop ran a timer (sampled every 100 ms)",

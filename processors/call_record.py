@@ -105,6 +105,8 @@ class CallRecordPlugin(CallPlugin):
             "duration_secs": round(max(0.0, (ended - begin).total_seconds()), 3),
             "status": "ended",
         }
+        if call.failovers:  # provider switches (processors/failovers.py)
+            fields["metadata"] = {**record.metadata, "failovers": list(call.failovers)}
         writer = writer_for(call)
         writer.submit("end call", lambda: self._storage.update_call(call_id, **fields))
         storage, settings = self._storage, self._settings

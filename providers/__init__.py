@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from loguru import logger
+
 from config import Settings
 from providers.common import effective
 from providers.errors import (
@@ -19,6 +21,7 @@ from providers.errors import (
     ProviderUnavailableError,
     UnknownProviderError,
 )
+from providers.failover import with_backup
 from providers.llm import LLM_BUILDERS
 from providers.spec import ServiceSpec
 from providers.stt import STT_BUILDERS
@@ -33,6 +36,7 @@ __all__ = [
     "ProviderUnavailableError",
     "Services",
     "UnknownProviderError",
+    "backup_specs",
     "build_services",
     "resolve_specs",
     "STAGES",
@@ -82,29 +86,89 @@ def resolve_specs(
     return specs
 
 
+def backup_specs(
+    chosen: dict[str, ServiceSpec | None], settings: Settings
+) -> dict[str, ServiceSpec]:
+    """The backup per stage: the persona's (``stt_backup``, ...), else ``*_BACKUP_PROVIDER``.
+
+    Args:
+        chosen: The persona's backups, keyed ``stt``, ``llm`` and ``tts`` (None: none).
+        settings: The process settings.
+
+    Returns:
+        The stages that have a backup, with its choice.
+
+    Raises:
+        UnknownProviderError: A name is not offered for its stage.
+    """
+    env = {
+        "stt": settings.stt_backup_provider,
+        "llm": settings.llm_backup_provider,
+        "tts": settings.tts_backup_provider,
+    }
+    specs: dict[str, ServiceSpec] = {}
+    for stage, builders in STAGES.items():
+        spec = chosen.get(stage) or (ServiceSpec(provider=env[stage]) if env[stage] else None)
+        if spec is None:
+            continue
+        if spec.provider not in builders:
+            raise UnknownProviderError(stage, spec.provider, list(builders))
+        specs[stage] = spec
+    return specs
+
+
+def _build(stage: str, spec: ServiceSpec, settings: Settings, arg: str, closers: Closers) -> Any:
+    builder = STAGES[stage][spec.provider]
+    if stage == "tts":
+        return builder(spec, settings, arg, closers)
+    return builder(spec, settings, arg)
+
+
 def build_services(
-    chosen: dict[str, ServiceSpec], settings: Settings, *, language: str, prompt: str
+    chosen: dict[str, ServiceSpec],
+    settings: Settings,
+    *,
+    language: str,
+    prompt: str,
+    backups: dict[str, ServiceSpec | None] | None = None,
 ) -> Services:
-    """Build the STT, LLM and TTS services for one call.
+    """Build the STT, LLM and TTS services for one call, each with its backup if any.
 
     Args:
         chosen: The persona's choices, keyed ``stt``, ``llm`` and ``tts``.
         settings: The process settings (keys, endpoints, overrides).
         language: The conversation language (e.g. ``en``).
         prompt: The rendered system prompt for this call.
+        backups: The persona's backups, keyed like ``chosen`` (see :func:`backup_specs`).
 
     Returns:
-        The built services.
+        The built services: a stage with a backup is a Pipecat ``ServiceSwitcher``.
 
     Raises:
-        ProviderError: Unknown provider, missing key or package, or a bad option.
+        ProviderError: Unknown provider, missing key or package, or a bad option (of the
+            primary; a backup that cannot be built is left out with a warning).
     """
     specs = resolve_specs(chosen, settings)
     closers: Closers = []
-    stt = STT_BUILDERS[specs["stt"].provider](specs["stt"], settings, language)
-    llm = LLM_BUILDERS[specs["llm"].provider](specs["llm"], settings, prompt)
-    tts = TTS_BUILDERS[specs["tts"].provider](specs["tts"], settings, language, closers)
-    return Services(stt=stt, llm=llm, tts=tts, specs=specs, closers=closers)
+    args = {"stt": language, "llm": prompt, "tts": language}
+    built: dict[str, Any] = {}
+    for stage in STAGES:
+        built[stage] = _build(stage, specs[stage], settings, args[stage], closers)
+    for stage, spec in backup_specs(backups or {}, settings).items():
+        try:
+            backup = _build(stage, spec, settings, args[stage], closers)
+        except ProviderError as e:
+            logger.warning(f"the {stage} backup {spec.provider} is left out: {e}")
+            continue
+        built[stage] = with_backup(
+            stage,
+            built[stage],
+            backup,
+            probe_secs=settings.llm_probe_secs,
+            probe_timeout_secs=settings.llm_first_token_timeout_secs,
+        )
+        specs[f"{stage}_backup"] = spec
+    return Services(specs=specs, closers=closers, **built)
 
 
 _SERVICE_MODULES = (

@@ -43,8 +43,10 @@ def _aggregation(spec: ServiceSpec) -> tuple[ServiceSpec, dict[str, Any]]:
 def _elevenlabs(spec: ServiceSpec, s: Settings, language: str, closers: Closers) -> Any:
     from pipecat.services.elevenlabs.tts import ElevenLabsTTSService
 
+    from providers.elevenlabs_tts import ResilientElevenLabsTTSService
+
     spec, extra = _aggregation(spec)
-    return ElevenLabsTTSService(
+    return ResilientElevenLabsTTSService(  # a socket dropped mid-reply finishes the reply
         api_key=require(s.elevenlabs_api_key, "ELEVENLABS_API_KEY", "the elevenlabs TTS"),
         url=s.elevenlabs_ws_url,
         settings=settings_for(

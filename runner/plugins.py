@@ -9,6 +9,7 @@ from config import Settings
 from memory import memory_backend
 from processors.call_record import CallRecordPlugin
 from processors.cost import CostPlugin, Prices
+from processors.failovers import FailoverRecord
 from processors.latency_breakdown import LatencyBreakdownPlugin
 from processors.memory_recall import MemoryPlugin
 from processors.recording import CallRecording
@@ -37,6 +38,7 @@ def default_plugins(settings: Settings, metrics: Any, storage: Storage) -> list[
         ),
         LatencyBreakdownPlugin(storage, metrics),
         TurnTakingMetrics(metrics),
+        FailoverRecord(metrics),
         CostPlugin(Prices.from_settings(settings), storage),
         MemoryPlugin(settings, memory_backend(settings, storage), metrics),
     ]

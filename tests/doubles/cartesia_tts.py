@@ -31,6 +31,8 @@ class Context:
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     offset: float = 0.0
     task: asyncio.Task | None = None
+    ordinal: int = 0  # the connection's ``contexts`` count when it opened (for scripted drops)
+    audio_sent: int = 0
 
 
 class CartesiaTTSConnection:
@@ -42,11 +44,12 @@ class CartesiaTTSConnection:
         self.synth = synth
         self.contexts: dict[str, Context] = {}
         self._lock = asyncio.Lock()
+        self._dropping: asyncio.Task | None = None
 
     async def send(self, msg: dict[str, Any]) -> None:
         """Send one JSON message if the socket is open."""
         async with self._lock:
-            if not self.ws.closed:
+            if not self.ws.closed and self._dropping is None:
                 await self.ws.send_str(json.dumps(msg))
 
     async def error(self, context_id: str, message: str) -> None:
@@ -108,8 +111,9 @@ class CartesiaTTSConnection:
                 context_id, fmt["sample_rate"], fmt["encoding"], bool(req.get("add_timestamps"))
             )
             self.contexts[context_id] = ctx
-            ctx.task = asyncio.create_task(self.generate(ctx))
             self.state.count("cartesia_tts", "contexts")
+            ctx.ordinal = self.state.counters["cartesia_tts"]["contexts"]
+            ctx.task = asyncio.create_task(self.generate(ctx))
             self.state.tts_requests.append(
                 {"service": "cartesia", "voice": voice["id"], "time": time.time()}
             )
@@ -170,6 +174,13 @@ class CartesiaTTSConnection:
                 }
             )
             self.state.count("cartesia_tts", "chunks")
+            ctx.audio_sent += 1
+            drop = self.state.drop_due("cartesia_tts", ctx.ordinal, ctx.audio_sent)
+            if drop is not None:
+                logger.info(f"cartesia_tts: scripted drop {drop['code']} {drop['reason']!r}")
+                ws, code, reason = self.ws, drop["code"], drop["reason"].encode()
+                self._dropping = asyncio.create_task(ws.close(code=code, message=reason))
+                return
             if i == 0 and ctx.timestamps and clip.words:
                 await self.send(
                     {
@@ -198,7 +209,7 @@ async def tts_websocket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024)
     await ws.prepare(request)
     conn = CartesiaTTSConnection(ws, state, request.app["synth"])
-    with state.track_socket("cartesia_tts"):
+    with state.track_socket("cartesia_tts", ws):
         try:
             await conn.run()
         except Exception as exc:  # noqa: BLE001 - a double must not crash the server

@@ -223,6 +223,20 @@ class DoublesClient:
         """Close the service's open websockets now (a scripted outage); how many were open."""
         return (await self._acall("POST", f"drop/{service}", {"code": code}))["dropped"]
 
+    async def adrop_mid_reply(
+        self, service: str, after_audio: int, code: int = 1011, reason: str = ""
+    ) -> None:
+        """Arm a TTS drop: the next context's socket closes after ``after_audio`` audio messages.
+
+        Args:
+            service: ``elevenlabs`` or ``cartesia_tts``.
+            after_audio: Audio messages of the next context sent before the close.
+            code: Websocket close code.
+            reason: Close reason (the double's default when empty).
+        """
+        body = {"code": code, "after_audio": after_audio, "reason": reason or None}
+        await self._acall("POST", f"drop/{service}", body)
+
     async def areset(self) -> None:
         """Async :meth:`reset`."""
         await self._acall("POST", "reset")

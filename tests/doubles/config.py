@@ -142,6 +142,47 @@ class DoublesState:
         self.daily_rooms: dict[str, dict[str, Any]] = {}
         self.transcripts: list[dict[str, Any]] = []
         self.tts_requests: list[dict[str, Any]] = []  # which voice each TTS stream asked for
+        # Armed mid-reply drops: service -> {"code", "reason", "after_audio", "after_context"}.
+        self.armed_drops: dict[str, dict[str, Any]] = {}
+
+    def arm_drop(self, service: str, code: int, reason: str, after_audio: int) -> None:
+        """Close the service's socket after ``after_audio`` audio messages of its next context.
+
+        Only a context that opens after this call counts, so a reply still playing when the
+        drop is armed is left alone.
+
+        Args:
+            service: Service name, e.g. "elevenlabs".
+            code: Websocket close code.
+            reason: Close reason.
+            after_audio: Audio messages of the next context sent before the close.
+        """
+        self.armed_drops[service] = {
+            "code": code,
+            "reason": reason,
+            "after_audio": after_audio,
+            "after_context": self.counters[service]["contexts"],
+        }
+
+    def drop_due(self, service: str, context_ordinal: int, audio_sent: int) -> dict | None:
+        """Return (and disarm) the armed drop once a context has sent enough audio.
+
+        Args:
+            service: Service name.
+            context_ordinal: The context's ordinal (the service's ``contexts`` count at its
+                creation).
+            audio_sent: Audio messages the context has sent so far.
+
+        Returns:
+            ``{"code", "reason", ...}`` when the socket must close now, else None.
+        """
+        armed = self.armed_drops.get(service)
+        if armed is None or context_ordinal <= armed["after_context"]:
+            return None
+        if audio_sent < armed["after_audio"]:
+            return None
+        self.count(service, "scripted_drops")
+        return self.armed_drops.pop(service)
 
     def count(self, service: str, key: str, n: int = 1) -> None:
         """Increment a per-service counter.
@@ -154,20 +195,24 @@ class DoublesState:
         self.counters[service][key] += n
 
     @contextmanager
-    def track_socket(self, service: str) -> Iterator[None]:
+    def track_socket(self, service: str, ws: Any = None) -> Iterator[None]:
         """Count a websocket as open for the duration of the block.
 
         Args:
             service: Service name.
+            ws: The socket, registered for ``POST /_doubles/drop/{service}`` meanwhile.
 
         Yields:
             Nothing.
         """
         self.open_sockets[service] += 1
         self.count(service, "opened")
+        if ws is not None:
+            self.live_sockets[service].add(ws)
         try:
             yield
         finally:
+            self.live_sockets[service].discard(ws)
             self.open_sockets[service] -= 1
             self.count(service, "closed")
 
@@ -200,4 +245,5 @@ class DoublesState:
         self.daily_rooms.clear()
         self.transcripts.clear()
         self.tts_requests.clear()
+        self.armed_drops.clear()
         self.counters.clear()

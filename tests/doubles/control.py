@@ -180,16 +180,27 @@ async def reset(request: web.Request) -> web.Response:
 
 
 async def drop(request: web.Request) -> web.Response:
-    """``POST /_doubles/drop/{service}`` ``{"code": 1011}``: close its open websockets now.
+    """``POST /_doubles/drop/{service}`` ``{"code": 1011, "after_audio": null}``: close sockets.
 
     A scripted outage as a provider has them: the server closes the socket mid-call (1011
-    internal error, 1000 normal closure); the client must reconnect.
+    internal error, 1000 normal closure); the client must reconnect. Without ``after_audio``
+    the service's open websockets close now. With ``after_audio`` = N (TTS doubles:
+    ``elevenlabs``, ``cartesia_tts``) the drop is armed instead: the socket carrying the next
+    context (one opened after this call) closes right after that context's Nth audio message,
+    the rest of its text unsynthesised, as a provider fault mid-reply does. ``reason`` sets the
+    close reason.
     """
     state = request.app["state"]
-    code = int((await _json(request)).get("code", 1011))
-    sockets = list(state.live_sockets[request.match_info["service"]])
+    body = await _json(request)
+    code = int(body.get("code", 1011))
+    reason = str(body.get("reason") or "scripted drop")
+    service = request.match_info["service"]
+    if body.get("after_audio") is not None:
+        state.arm_drop(service, code, reason, int(body["after_audio"]))
+        return web.json_response({"dropped": 0, "armed": True})
+    sockets = list(state.live_sockets[service])
     for ws in sockets:
-        await ws.close(code=code, message=b"scripted drop")
+        await ws.close(code=code, message=reason.encode())
     return web.json_response({"dropped": len(sockets)})
 
 

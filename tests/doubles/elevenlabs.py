@@ -76,6 +76,8 @@ class Context:
     """Server-side state of one ElevenLabs context."""
 
     context_id: str
+    ordinal: int = 0  # the connection's ``contexts`` count when it opened (for scripted drops)
+    audio_sent: int = 0
     buffer: str = ""
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     task: asyncio.Task | None = None
@@ -102,11 +104,12 @@ class ElevenLabsConnection:
         self.contexts: dict[str, Context] = {}
         self.last_message = time.monotonic()
         self._lock = asyncio.Lock()
+        self._dropping: asyncio.Task | None = None
 
     async def send(self, msg: dict[str, Any]) -> None:
         """Send one JSON message if the socket is open."""
         async with self._lock:
-            if not self.ws.closed:
+            if not self.ws.closed and self._dropping is None:
                 await self.ws.send_str(json.dumps(msg))
 
     async def run(self, inactivity_s: float) -> None:
@@ -136,10 +139,10 @@ class ElevenLabsConnection:
     def _context(self, context_id: str) -> Context:
         ctx = self.contexts.get(context_id)
         if ctx is None:
-            ctx = Context(context_id)
+            self.state.count("elevenlabs", "contexts")
+            ctx = Context(context_id, ordinal=self.state.counters["elevenlabs"]["contexts"])
             ctx.task = asyncio.create_task(self.generate(ctx))
             self.contexts[context_id] = ctx
-            self.state.count("elevenlabs", "contexts")
         return ctx
 
     async def on_message(self, text: str) -> bool:
@@ -177,6 +180,15 @@ class ElevenLabsConnection:
             ctx.buffer = tail
         return True
 
+    def drop(self, code: int, reason: str) -> None:
+        """Close the socket now, mid-context (a scripted fault): nothing more is sent.
+
+        The close runs on a task of its own: closing ends :meth:`run`, which cancels the
+        context tasks, this caller's among them.
+        """
+        logger.info(f"elevenlabs: scripted drop {code} {reason!r}")
+        self._dropping = asyncio.create_task(self.ws.close(code=code, message=reason.encode()))
+
     @staticmethod
     def _release(ctx: Context, now: float) -> None:
         if ctx.buffer.strip():
@@ -212,6 +224,11 @@ class ElevenLabsConnection:
                 }
             )
             self.state.count("elevenlabs", "audio_messages")
+            ctx.audio_sent += 1
+            drop = self.state.drop_due("elevenlabs", ctx.ordinal, ctx.audio_sent)
+            if drop is not None:
+                self.drop(drop["code"], drop["reason"])
+                return
             await asyncio.sleep(len(pcm) / self.rate / profile.tts_speed)
 
 
@@ -242,7 +259,7 @@ async def multi_stream_input(request: web.Request) -> web.StreamResponse:
     state.tts_requests.append(
         {"service": "elevenlabs", "voice": request.match_info["voice_id"], "time": time.time()}
     )
-    with state.track_socket("elevenlabs"):
+    with state.track_socket("elevenlabs", ws):
         try:
             await conn.run(inactivity)
         except Exception as exc:  # noqa: BLE001 - a double must not crash the server

@@ -141,7 +141,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             "body": body,
         }
     )
-    reply = choose_reply(state.llm_rules, messages, response_schema(body))
+    reply = choose_reply(state.llm_rules, messages, response_schema(body), body.get("model"))
     if reply.status:
         return web.json_response(
             {"error": {"message": "scripted failure", "type": "server_error", "code": None}},

@@ -16,6 +16,7 @@ RULE_KEYS = {
     "tokens_per_sec",
     "once",
     "status",
+    "model",
 }
 
 
@@ -109,6 +110,7 @@ def choose_reply(
     rules: list[dict[str, Any]],
     messages: list[dict[str, Any]],
     json_schema: dict[str, Any] | None = None,
+    model: str | None = None,
 ) -> Reply:
     """Pick the first matching rule, or the default echo reply.
 
@@ -117,12 +119,14 @@ def choose_reply(
     ``match`` is a case-insensitive substring of the last user message. In JSON mode
     (``json_schema`` given, ``{}`` for ``json_object``) only rules answering a JSON object
     (or an error status) apply, and without one the answer is the schema's smallest instance,
-    as the real APIs never answer JSON mode with prose.
+    as the real APIs never answer JSON mode with prose. A rule with ``model`` only matches
+    requests for that model (a primary failing while a backup on another model answers).
 
     Args:
         rules: Normalized rules (mutated: ``once`` rules get used up).
         messages: The request's messages.
         json_schema: The request's response schema in JSON mode, else None.
+        model: The request's model.
 
     Returns:
         The reply to stream.
@@ -137,6 +141,8 @@ def choose_reply(
         ):
             continue
         if rule.get("after_tool") != tool:
+            continue
+        if rule.get("model") is not None and rule["model"] != model:
             continue
         match = rule.get("match")
         if match is not None and (user is None or match.lower() not in user.lower()):

@@ -46,3 +46,33 @@ async def test_elevenlabs_streams_audio_and_aligned_words(doubles):
     assert spoken.split() == "".join(REPLY).split()
     stats = (await doubles.client.astats())["services"]["elevenlabs"]
     assert stats["contexts"] == 1 and stats["close_socket"] == 1 and stats["open"] == 0
+
+
+async def test_elevenlabs_armed_drop_closes_mid_context(doubles):
+    """``drop`` with ``after_audio``: the next context's socket closes after its Nth audio."""
+    import json
+
+    import websockets
+
+    env = doubles.env()
+    await doubles.client.areset()
+    await doubles.client.adrop_mid_reply("elevenlabs", after_audio=2, code=1011)
+    url = (
+        f"{env['ELEVENLABS_BASE_URL']}/v1/text-to-speech/v/multi-stream-input"
+        "?model_id=eleven_flash_v2_5&output_format=pcm_16000&auto_mode=true"
+    )
+    audio = 0
+    async with websockets.connect(
+        url, additional_headers={"xi-api-key": env["ELEVENLABS_API_KEY"]}
+    ) as ws:
+        await ws.send(json.dumps({"text": " ", "context_id": "c1"}))
+        await ws.send(json.dumps({"text": " ".join(REPLY) + " ", "context_id": "c1"}))
+        await ws.send(json.dumps({"context_id": "c1", "flush": True}))
+        try:
+            async for message in ws:
+                audio += bool(json.loads(message).get("audio"))
+        except websockets.ConnectionClosedError:
+            pass
+        assert ws.close_code == 1011 and audio == 2, (ws.close_code, audio)
+    stats = (await doubles.client.astats())["services"]["elevenlabs"]
+    assert stats["scripted_drops"] == 1

@@ -1,0 +1,98 @@
+"""A failing LLM is answered by the backup LLM: heard at the caller, recorded on the call.
+
+Incident (issue 15, fault proxy): an LLM that hung gave the caller 30.6 s of dead air. With
+``LLM_BACKUP_PROVIDER`` set, the caller hears the persona's filler, then the backup's answer
+soon after the primary's first-token bound; the switch is counted and stored on the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+
+from assembly.persona import TurnSettings
+from config import Settings
+from tests.bots.scenario import BOOKING
+from tests.bots.test_e2e_no_silent_turn import HOURS, OPEN, _caller, _phrases, _replies_to, _said
+from tests.callers.script import HangUp, Say, WaitForBotSilence
+
+TURNS = TurnSettings()
+DEFAULTS = Settings(_env_file=None)
+BACKUP_SAYS = "Happy to help you book that."
+
+
+async def _stored_metadata(launcher, call_id: str) -> dict:
+    """The ended call row's metadata, once the call's end is written."""
+    db = sqlite3.connect(Path(launcher.env["DATA_DIR"]) / "switchboard.db")
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                row = db.execute(
+                    "SELECT metadata FROM calls WHERE id = ? AND status = 'ended'", [call_id]
+                ).fetchone()
+                if row is not None:
+                    return json.loads(row[0])
+                await asyncio.sleep(0.1)
+    finally:
+        db.close()
+
+
+def _line(doubles, launcher_factory, primary_fault: dict):
+    doubles.client.reset()
+    doubles.client.stt_phrases([BOOKING, HOURS])
+    doubles.client.llm_rules(
+        [
+            {"match": "book", "model": DEFAULTS.openai_model, **primary_fault},
+            {"match": "book", "reply": BACKUP_SAYS},
+            {"match": "hours", "reply": OPEN},
+        ]
+    )
+    return launcher_factory(ANALYSIS_ENABLED="false", LLM_BACKUP_PROVIDER="groq")
+
+
+async def test_llm_hang_gets_filler_within_budget_then_backup_llm(doubles, launcher_factory):
+    launcher = _line(doubles, launcher_factory, {"reply": "Sure.", "first_token_ms": 30000})
+    result = await _caller(doubles, launcher).run(
+        [
+            WaitForBotSilence(timeout=15),
+            Say(BOOKING),
+            WaitForBotSilence(timeout=20),
+            Say(HOURS),  # the next turn: answered by the backup, at once
+            WaitForBotSilence(timeout=20),
+            HangUp(),
+        ]
+    )
+    assert result.errors == [], result.errors
+    phrases = [TURNS.filler, TURNS.apology, BACKUP_SAYS, OPEN, "Sure."]
+    # The answer follows the filler closely: the caller may hear both as one utterance.
+    heard = _phrases(_replies_to(result, 0), phrases, result.sample_rate)
+    assert [phrase for _, phrase in heard] == [TURNS.filler, BACKUP_SAYS], heard
+    ended = result.turns[0].end
+    bound = DEFAULTS.llm_first_token_timeout_secs
+    assert TURNS.filler_after_secs <= heard[0][0] - ended < bound
+    assert bound <= heard[1][0] - ended < bound + 1.5
+    [next_answer] = _replies_to(result, 1)
+    assert _said(next_answer, phrases, result.sample_rate) == OPEN
+    assert next_answer.start - result.turns[1].end < 1.5  # no second wait on the primary
+
+    [call] = launcher.get("/calls").json()
+    [switch] = launcher.get(f"/calls/{call['call_id']}").json()["failovers"]
+    assert (switch["stage"], switch["to"], switch["provider"]) == ("llm", "backup", "groq")
+    assert 'switchboard_failovers_total{stage="llm",to="backup"} 1.0' in (
+        launcher.get("/metrics").text
+    )
+    stored = await _stored_metadata(launcher, call["call_id"])
+    assert [(f["stage"], f["to"]) for f in stored["failovers"]] == [("llm", "backup")]
+
+
+async def test_llm_500_every_attempt_is_answered_by_the_backup_llm(doubles, launcher_factory):
+    launcher = _line(doubles, launcher_factory, {"status": 500})
+    result = await _caller(doubles, launcher).run(
+        [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=20), HangUp()]
+    )
+    assert result.errors == [], result.errors
+    [answer] = _replies_to(result, 0)
+    assert _said(answer, [TURNS.apology, BACKUP_SAYS], result.sample_rate) == BACKUP_SAYS
+    assert answer.start - result.turns[0].end < 2.5

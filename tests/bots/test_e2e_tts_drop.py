@@ -1,0 +1,120 @@
+"""A TTS socket that closes mid-reply: heard at the caller, and what is stored is what was heard.
+
+Incident (issue 15, measured by an outside caller): the TTS socket closed 3 messages into a
+7.8 s reply; the caller heard 0.96 s, then silence, while the transcript and the LLM context held
+the whole reply. Each test calls the receptionist (ElevenLabs websocket TTS) as a Twilio caller
+with the ElevenLabs double scripted to close its socket (1011) right after the reply's third
+audio message, then compares what the caller heard with what the call stored.
+"""
+
+import asyncio
+
+from tests.callers.listen import PhraseListener, speech_segments
+from tests.callers.script import HangUp, Say, Wait, WaitForBotSilence
+from tests.callers.twilio import TwilioCaller
+from tests.doubles.audio import Synthesizer
+
+AFTER_AUDIO = 3  # the incident: the socket closed 3 audio messages into the reply
+QUESTION = "what are your opening hours"
+FOLLOW_UP = "yes please"
+SENTENCES = [
+    "We are open every weekday from nine in the morning until five in the evening.",
+    "Our team can help with cleaning, fillings and whitening for the whole family.",
+    "Please call us back at any time if you have more questions.",
+]
+REPLY = " ".join(SENTENCES)
+
+
+def _caller(doubles, launcher) -> TwilioCaller:
+    return TwilioCaller(
+        webhook_url=f"{launcher.base_url}/twilio/voice",
+        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
+    )
+
+
+async def _greeting_stored(launcher) -> str:
+    """Return the call id once the call has stored its spoken greeting (the reply is next)."""
+    async with asyncio.timeout(20):
+        while True:
+            for call in launcher.get("/calls").json():
+                details = launcher.get(f"/calls/{call['call_id']}").json()
+                if any(t.get("role") == "assistant" for t in details.get("transcript", [])):
+                    return call["call_id"]
+            await asyncio.sleep(0.05)
+
+
+async def _call_with_drop(doubles, launcher_factory):
+    """Ask the question, have the TTS socket drop 3 messages into the reply, then follow up."""
+    doubles.client.reset()
+    doubles.client.stt_phrases([QUESTION, FOLLOW_UP])
+    doubles.client.llm_rules(
+        [{"match": "opening hours", "reply": REPLY}, {"match": "yes please", "reply": "Okay."}]
+    )
+    launcher = launcher_factory(ANALYSIS_ENABLED="false")
+    script = [
+        WaitForBotSilence(timeout=15),
+        Wait(0.3),
+        Say(QUESTION),
+        WaitForBotSilence(timeout=30),
+        Say(FOLLOW_UP),
+        WaitForBotSilence(timeout=15),
+        HangUp(),
+    ]
+    call = asyncio.create_task(_caller(doubles, launcher).run(script))
+    call_id = await _greeting_stored(launcher)
+    await doubles.client.adrop_mid_reply("elevenlabs", after_audio=AFTER_AUDIO, code=1011)
+    result = await call
+    assert result.errors == [], result.errors
+    counters = (await doubles.client.astats())["services"]["elevenlabs"]
+    assert counters.get("scripted_drops") == 1, counters  # the socket did close mid-reply
+    # One utterance: no silence of 1.5 s (the caller's utterance gap) inside the reply.
+    [reply] = [
+        u for u in result.bot_utterances if result.turns[0].end < u.start < result.turns[1].start
+    ]
+    return result, reply, launcher.get(f"/calls/{call_id}").json()
+
+
+async def _full_reply_secs(rate: int) -> float:
+    """How long the whole reply lasts as the double synthesises it (sentence by sentence)."""
+    synth = Synthesizer()
+    clips = [await synth.synth(s, rate) for s in SENTENCES]
+    return sum(len(c.pcm) / rate for c in clips)
+
+
+def _heard_secs(reply, rate: int) -> float:
+    """Seconds from the reply's first voiced audio to its last, as the caller heard it."""
+    segments = speech_segments(reply.pcm, rate)
+    return segments[-1][1] - segments[0][0]
+
+
+def _assistant_turns(details: dict) -> list[dict]:
+    return [t for t in details.get("transcript", []) if t.get("role") == "assistant"]
+
+
+async def test_tts_drop_mid_reply_stores_only_what_was_heard(doubles, launcher_factory):
+    """The transcript turn and the LLM context hold what reached the caller, no more, no less:
+    here the whole reply, once, because the rest was spoken after the drop; before, the caller
+    heard 1.6 s of an 11 s reply and the whole reply was stored."""
+    result, reply, details = await _call_with_drop(doubles, launcher_factory)
+    full = await _full_reply_secs(result.sample_rate)
+    heard = _heard_secs(reply, result.sample_rate)
+    # Heard in full; a word cut by the drop is said again whole, nothing more is repeated.
+    assert 0.95 * full <= heard <= full + 1.0, (heard, full)
+    stored = [t for t in _assistant_turns(details) if "weekday" in t["text"]]
+    assert [t["text"].split() for t in stored] == [REPLY.split()], stored
+    assert not stored[0].get("interrupted")
+    [request] = [r for r in doubles.client.llm_requests() if FOLLOW_UP in str(r).lower()]
+    said = [m["content"] for m in request["messages"] if m["role"] == "assistant"]
+    assert said[-1].split() == REPLY.split(), said
+
+
+async def test_tts_drop_mid_reply_caller_hears_the_rest(doubles, launcher_factory):
+    """After the drop the TTS reconnects and the unspoken rest is said, without a silence the
+    caller would take for the end of the reply: the reply's last sentence is heard last."""
+    result, reply, _ = await _call_with_drop(doubles, launcher_factory)
+    rate = result.sample_rate
+    segments = speech_segments(reply.pcm, rate)
+    start, end = segments[-1]
+    a, b = int(max(0.0, start - 0.1) * rate), int((end + 0.1) * rate)
+    assert PhraseListener(SENTENCES).heard(reply.pcm[a:b], rate) == SENTENCES[-1]
+    assert max((d for _, d in reply.gaps), default=0.0) < 0.5, reply.gaps
