@@ -5,7 +5,8 @@ keep coming out silent, a provider that refuses the key), and the call's worker 
 the pipeline (``ProcessorUnusablePolicy.CANCEL``). Here that end gets its real reason
 (``tts_unavailable``, ``stt_unavailable``, ``llm_unavailable``) instead of ``completed``.
 
-A greeting that came out with no audio is spoken once more (the TTS reconnects meanwhile):
+With a backup TTS (``providers.backups``), a greeting the failed TTS swallowed is spoken by the
+backup. A greeting that came out with no audio is spoken once more (the TTS reconnects meanwhile):
 a caller must not sit in silence because of one dropped connection, and a TTS that refuses
 every connection is found out in seconds rather than after two turns answered inaudibly
 (incident: a completely silent call, hung up after 41 s and recorded ``completed``).
@@ -17,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from pipecat.frames.frames import ErrorFrame, TTSSpeakFrame
+from pipecat.pipeline.service_switcher import ServiceSwitcher
 from pipecat.pipeline.worker import PipelineWorker
 
 from assembly.end_reason import EndReason
-from providers.failover import members
+from providers.backups import members
 
 if TYPE_CHECKING:
     from assembly.pipeline import Call
@@ -57,7 +59,7 @@ def wire_provider_faults(call: Call) -> None:
         stage = _stage(call, frame.processor)
         if stage is None:
             return
-        if not frame.processor.is_usable:
+        if not getattr(call.services, stage).is_usable:  # with a backup: both are down
             logger.error(f"[{call.ctx.call_id}] the {stage} is down: ending the call")
             call.end_reason = call.end_reason or _UNAVAILABLE[stage]
             return
@@ -66,3 +68,15 @@ def wire_provider_faults(call: Call) -> None:
             regreeted = True  # the greeting was lost: say it once more
             logger.warning(f"[{call.ctx.call_id}] the greeting came out silent: once more")
             await worker.queue_frames([TTSSpeakFrame(call.greeting, append_to_context=True)])
+
+    tts = call.services.tts
+    if isinstance(tts, ServiceSwitcher):
+
+        @tts.strategy.event_handler("on_service_switched")
+        async def _on_tts_switched(_strategy: Any, service: Any) -> None:
+            nonlocal regreeted
+            # A TTS that never connected swallowed the greeting: the backup says it.
+            if call.greeted and call.first_speech_secs is None and not regreeted:
+                regreeted = True
+                logger.warning(f"[{call.ctx.call_id}] greeting unheard: {service.name} says it")
+                await worker.queue_frames([TTSSpeakFrame(call.greeting, append_to_context=True)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipecat.audio.vad.vad_analyzer import VADParams
-from pipecat.frames.frames import LLMRunFrame
+from pipecat.frames.frames import LLMRunFrame, TranscriptionFrame
 from pipecat.processors.aggregators.llm_response_universal import (
     LLMUserAggregator,
     LLMUserAggregatorParams,
@@ -26,6 +26,7 @@ from pipecat.turns.user_stop import (
     TurnAnalyzerUserTurnStopStrategy,
 )
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
+from pipecat.utils.time import time_now_iso8601
 
 from assembly.persona import TurnSettings
 from transports.playout import PlayoutGate
@@ -141,7 +142,10 @@ def turn_taking(turns: TurnSettings, gate: PlayoutGate | None = None) -> TurnTak
 
 
 def answer_lost_replies(turns: TurnTaking, user_aggregator: LLMUserAggregator) -> None:
-    """Run the LLM again when a confirmed early reply is withdrawn (never leave a turn unanswered).
+    """Never leave a turn unanswered: answer lost replies and turns with no final transcript.
+
+    The LLM runs again when a confirmed early reply is withdrawn, and the interim words of a
+    turn whose final transcript never came are handed on as its final.
 
     Args:
         turns: The call's turn-taking.
@@ -154,6 +158,13 @@ def answer_lost_replies(turns: TurnTaking, user_aggregator: LLMUserAggregator) -
     @turns.end_of_turn.event_handler("on_reply_lost")
     async def _answer_again(_strategy: EndOfTurnStopStrategy) -> None:
         await user_aggregator.queue_frame(LLMRunFrame())
+
+    @turns.end_of_turn.event_handler("on_final_missing")
+    async def _words_without_final(_strategy: EndOfTurnStopStrategy, text: str) -> None:
+        # As if the STT had sent it: the aggregator adds it to the turn, the strategy answers.
+        final = TranscriptionFrame(text=text, user_id="", timestamp=time_now_iso8601())
+        final.finalized = True
+        await user_aggregator.queue_frame(final)
 
 
 def user_aggregator_params(

@@ -12,6 +12,8 @@ from typing import Any
 
 from loguru import logger
 
+from providers.backups import members
+
 _WARMUP_TIMEOUT_SECS = 3.0
 _tasks: set[asyncio.Task[None]] = set()
 
@@ -26,8 +28,6 @@ async def _warm_openai_client(name: str, client: Any) -> None:
 
 def prewarm(services: Any) -> None:
     """Start warming HTTP provider connections in the background (never blocks the call)."""
-    from providers.failover import members
-
     llm = members(services.llm)[0]  # the primary: a backup pays its handshake if ever used
     client = getattr(llm, "_client", None)
     if client is not None and hasattr(client, "models"):

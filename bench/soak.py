@@ -47,6 +47,9 @@ from bench.turn_corpus import COMPLETE_KINDS, corpus
 from bench.turns import TURNS_PROFILE
 from tests.doubles.client import DoublesClient
 
+MAX_REDIALS = 10  # a caller told "all our lines are busy" tries again, this many times
+REDIAL_SECS = 1.0
+
 REPO = Path(__file__).resolve().parent.parent
 _DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 BACKUP_LLM = "groq"
@@ -137,12 +140,19 @@ class _Soak:
         self.deadline = 0.0
 
     async def inject(self, kind: str, call: int, turn: int) -> FaultEvent:
-        """Drop the STT's (``stt_drop``) or the TTS's (``tts_drop``) sockets now."""
+        """Drop one busy STT (``stt_drop``) or TTS (``tts_drop``) socket now.
+
+        One connection, picked at random among those busy now (hearing speech, synthesising
+        a reply): usually this call's, sometimes another call's busy at the same moment (its
+        turn is then reported as collateral). Providers drop connections one by one; dropping
+        every call's socket at each fault made every call's TTS fail three times within 5 s
+        of reconnecting, which Pipecat rightly takes for a TTS that cannot work.
+        """
         service = "deepgram" if kind == "stt_drop" else "elevenlabs"
         code = self.rng.choice((1011, 1000)) if kind == "stt_drop" else 1011
         at = time.monotonic()
         try:
-            n = await self.stack.client.adrop(service, code=code)
+            n = await self.stack.client.adrop(service, code=code, busy=True, limit=1)
         except Exception as exc:  # noqa: BLE001 - a failed injection is reported, not fatal
             return FaultEvent(kind, call, turn, at, False, f"{kind}: control API {exc!r}")
         if n == 0:
@@ -158,10 +168,20 @@ class _Soak:
         started = time.monotonic()
         result, crash = None, None
         max_secs = 30 + len(plan.items) * (REPLY_WAIT_SECS + 10) + 20
-        try:
-            result = await caller.run(script(plan), max_duration=max_secs)
-        except Exception as exc:  # noqa: BLE001 - a crashed caller is a dropped call
-            crash = repr(exc)
+        redials = 0
+        while True:
+            try:
+                result = await caller.run(script(plan), max_duration=max_secs)
+            except Exception as exc:  # noqa: BLE001 - a crashed caller is a dropped call
+                crash = repr(exc)
+            # Every line busy (the lane's previous call still winding down): a caller redials.
+            if result is None or not result.rejected or redials >= MAX_REDIALS:
+                break
+            redials += 1
+            await asyncio.sleep(REDIAL_SECS)
+            caller = FaultingCaller(plan.index, self.inject, random.Random(self.rng.random()),
+                                    webhook_url=self.stack.webhook_url,
+                                    auth_token=self.stack.auth_token)
         await caller.finish()
         self.events += caller.events
         rows = [] if result is None else turn_rows(result, plan.index, plan.faults)
@@ -173,6 +193,7 @@ class _Soak:
             "turns": None if result is None else len(result.turns),
             "hung_up_by_bot": None if result is None else result.hung_up_by_bot,
             "errors": [crash] if crash else (result.errors if result else []),
+            "redials": redials,
             "dropped": drop_reason(result, len(plan.items), rows, crash),
         })
 

@@ -13,6 +13,7 @@ from typing import Any
 from loguru import logger
 
 from config import Settings
+from providers.backups import with_backup
 from providers.common import effective
 from providers.errors import (
     MissingKeyError,
@@ -21,7 +22,6 @@ from providers.errors import (
     ProviderUnavailableError,
     UnknownProviderError,
 )
-from providers.failover import with_backup
 from providers.llm import LLM_BUILDERS
 from providers.spec import ServiceSpec
 from providers.stt import STT_BUILDERS
@@ -59,6 +59,11 @@ class Services:
             await self.closers.pop()()
 
 
+def _per_stage(settings: Settings, suffix: str) -> dict[str, str | None]:
+    """A per-stage setting: ``stt_<suffix>``, ``llm_<suffix>``, ``tts_<suffix>``."""
+    return {stage: getattr(settings, f"{stage}_{suffix}") for stage in STAGES}
+
+
 def resolve_specs(
     chosen: dict[str, ServiceSpec], settings: Settings
 ) -> dict[str, ServiceSpec]:
@@ -74,11 +79,7 @@ def resolve_specs(
     Raises:
         UnknownProviderError: A name is not offered for its stage.
     """
-    overrides = {
-        "stt": settings.stt_provider,
-        "llm": settings.llm_provider,
-        "tts": settings.tts_provider,
-    }
+    overrides = _per_stage(settings, "provider")
     specs = {stage: effective(chosen[stage], overrides[stage]) for stage in STAGES}
     for stage, builders in STAGES.items():
         if specs[stage].provider not in builders:
@@ -101,11 +102,7 @@ def backup_specs(
     Raises:
         UnknownProviderError: A name is not offered for its stage.
     """
-    env = {
-        "stt": settings.stt_backup_provider,
-        "llm": settings.llm_backup_provider,
-        "tts": settings.tts_backup_provider,
-    }
+    env = _per_stage(settings, "backup_provider")
     specs: dict[str, ServiceSpec] = {}
     for stage, builders in STAGES.items():
         spec = chosen.get(stage) or (ServiceSpec(provider=env[stage]) if env[stage] else None)

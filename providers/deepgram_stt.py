@@ -10,12 +10,15 @@ never finalised). The reconnect starts at once, through Pipecat's own reconnect 
 buffers the frames that arrive while it runs and replays them), and the kept audio is sent
 first once the socket is back.
 If reconnecting keeps failing, Pipecat gives up and marks the service unusable, and the call
-ends ``stt_unavailable`` (``assembly.provider_faults``).
+ends ``stt_unavailable`` (``assembly.provider_faults``), unless a backup STT takes over: the
+call's ``STTSwitcher`` (``providers.failover``) reads :attr:`down_secs` and hands the backup
+the kept audio (:meth:`take_kept_audio`) once the socket stays down too long.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncGenerator
 
@@ -37,7 +40,21 @@ class ResilientDeepgramSTTService(DeepgramSTTService):
         self._unconfirmed: deque[bytes] = deque()  # sent since the last final transcript
         self._unconfirmed_bytes = 0
         self._was_up = False
+        self._down_since: float | None = None  # when audio first found the socket down
         self._recovery: asyncio.Task[None] | None = None
+
+    @property
+    def down_secs(self) -> float:
+        """How long the caller's audio has found the socket down (0 while it is up)."""
+        return 0.0 if self._down_since is None else time.monotonic() - self._down_since
+
+    def take_kept_audio(self) -> bytes:
+        """Hand over the audio kept for the new socket (another STT takes over); forget it."""
+        audio = b"".join(self._kept)
+        self._kept.clear()
+        self._kept_bytes = 0
+        self._down_since = None
+        return audio
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
         """Send the audio (after any kept while the socket was down), or keep it.
@@ -53,6 +70,7 @@ class ResilientDeepgramSTTService(DeepgramSTTService):
             while self._kept and await self._send(self._kept[0]):
                 self._kept_bytes -= len(self._kept.popleft())
             if not self._kept and await self._send(audio):
+                self._down_since = None
                 yield None
                 return
         if self._was_up and self._recovery is None:
@@ -64,6 +82,8 @@ class ResilientDeepgramSTTService(DeepgramSTTService):
             self._unconfirmed_bytes = 0
             self._recovery = self.create_task(self._recover(), f"{self}::recover")
         self._keep(audio)
+        if self._down_since is None:
+            self._down_since = time.monotonic()
         yield None
 
     async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):

@@ -10,8 +10,9 @@ For the LLM, :class:`FailoverLLM` also answers the turn that failed: the request
 to the backup, and the caller hears one reply (the failed attempt's empty response is not
 passed on, so the reply watch does not apologise for it). While on the backup, the primary
 is probed in the background every ``probe_secs`` with a one-word request, and the call
-switches back once it answers. STT and TTS stay on their backup for the rest of the call; the
-next call starts on the primary again.
+switches back once it answers. The STT's backup also takes over, with the caller's audio the
+primary kept, when the primary's socket stays down (``providers.stt_takeover``). STT and TTS
+stay on their backup for the rest of the call; the next call starts on the primary again.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pipecat.frames.frames import (
     UserStoppedSpeakingFrame,
 )
 from pipecat.pipeline.llm_switcher import LLMSwitcher
-from pipecat.pipeline.service_switcher import ServiceSwitcher, ServiceSwitcherStrategyFailover
+from pipecat.pipeline.service_switcher import ServiceSwitcherStrategyFailover
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.services.llm_service import LLMService
@@ -193,39 +194,3 @@ class FailoverLLM(LLMSwitcher):
         if self._probe is not None:
             await self.cancel_task(self._probe)
         await super().cleanup()
-
-
-def members(stage: FrameProcessor | None) -> list[FrameProcessor]:
-    """The services a stage holds: a switcher's members (primary first), else the stage."""
-    if isinstance(stage, ServiceSwitcher):
-        return list(stage.services)
-    return [] if stage is None else [stage]
-
-
-def with_backup(
-    stage: str,
-    primary: FrameProcessor,
-    backup: FrameProcessor | None,
-    *,
-    probe_secs: float,
-    probe_timeout_secs: float,
-) -> FrameProcessor:
-    """The stage's processor: the primary alone, or a switcher over primary and backup.
-
-    Args:
-        stage: ``stt``, ``llm`` or ``tts``.
-        primary: The persona's service.
-        backup: The backup service, or None.
-        probe_secs: LLM only: how often to probe a primary the call switched away from.
-        probe_timeout_secs: LLM only: how long a probe may take.
-
-    Returns:
-        What goes in the pipeline for that stage.
-    """
-    if backup is None:
-        return primary
-    if stage == "llm":
-        return FailoverLLM(
-            [primary, backup], probe_secs=probe_secs, probe_timeout_secs=probe_timeout_secs
-        )
-    return ServiceSwitcher([primary, backup], strategy_type=FaultFailover)

@@ -10,6 +10,9 @@ words that arrive before the VAD's stop start the reply early (``turntaking.earl
 Event handlers:
     on_end_of_turn(strategy, decision: EndOfTurnDecision): the turn was ended, and why.
     on_reply_lost(strategy): a confirmed early reply was withdrawn: run the LLM again.
+    on_final_missing(strategy, text: str): the STT sent words but no final for them, and the
+        turn's wait ran out: the interim ``text`` should reach the context as the caller's
+        words (rather than the turn going unanswered). The strategy then sees it as a final.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from turntaking.early_reply import EarlyReply
 from turntaking.lexicon import TextCue, text_cue
 
 STALLED_AUDIO_SECS = 1.0  # no audio for this long: count silence on the wall clock instead
+PROMOTED_WAIT_SECS = 0.5  # the interim handed on as a final comes back within this
 RESUME_HOLD_LIMIT_SECS = 1.0  # a resumption the VAD never confirms holds at most this past the cap
 
 
@@ -111,6 +115,8 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         )
         self._register_event_handler("on_end_of_turn")
         self._register_event_handler("on_reply_lost")
+        self._register_event_handler("on_final_missing")
+        self._promoted = False  # this turn's interim words were handed on as its final
 
     async def setup(self, setup: FrameProcessorSetup) -> None:
         """Learn the input sample rate."""
@@ -139,6 +145,7 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         self._resumption.reset()
         self._finals, self._interim, self._probability = [], "", None
         self._speech_start = None
+        self._promoted = False
 
     async def handle_user_turn_stopped(self) -> None:
         """Forget the finished turn."""
@@ -278,6 +285,14 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             has_final_words=bool(self._finals),
         )
         verdict = decide(signals, self._policy)
+        if verdict.answer and verdict.reason == "no_words" and self._interim and not self._promoted:
+            # Words with no final (the STT lost it): answer them rather than nothing.
+            self._promoted = True
+            logger.warning(f"{self}: no final transcript for {self._interim!r}: using it")
+            await self._call_event_handler("on_final_missing", self._interim)
+            self._deadline = signals.silence_secs + PROMOTED_WAIT_SECS
+            self._arm_safety(signals.silence_secs)
+            return
         if verdict.answer:
             await self._answer(signals, verdict)
             return

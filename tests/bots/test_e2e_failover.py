@@ -15,8 +15,16 @@ from pathlib import Path
 from assembly.persona import TurnSettings
 from config import Settings
 from tests.bots.scenario import BOOKING
-from tests.bots.test_e2e_no_silent_turn import HOURS, OPEN, _caller, _phrases, _replies_to, _said
-from tests.callers.script import HangUp, Say, WaitForBotSilence
+from tests.bots.test_e2e_no_silent_turn import (
+    HOURS,
+    OPEN,
+    _caller,
+    _greeting_heard,
+    _phrases,
+    _replies_to,
+    _said,
+)
+from tests.callers.script import HangUp, Say, Wait, WaitForBotSilence
 
 TURNS = TurnSettings()
 DEFAULTS = Settings(_env_file=None)
@@ -96,3 +104,58 @@ async def test_llm_500_every_attempt_is_answered_by_the_backup_llm(doubles, laun
     [answer] = _replies_to(result, 0)
     assert _said(answer, [TURNS.apology, BACKUP_SAYS], result.sample_rate) == BACKUP_SAYS
     assert answer.start - result.turns[0].end < 2.5
+
+
+async def test_tts_refused_all_the_backup_tts_speaks(doubles, launcher_factory):
+    """Incident: a TTS refusing every connection gave a completely silent call. With a backup
+    TTS the caller hears the greeting and the answers in the backup's voice."""
+    doubles.client.reset()
+    doubles.client.stt_phrases([HOURS])
+    doubles.client.llm_rules([{"match": "hours", "reply": OPEN}])
+    launcher = launcher_factory(
+        ANALYSIS_ENABLED="false",
+        ELEVENLABS_BASE_URL="ws://127.0.0.1:9",  # nothing listens: every connect is refused
+        TTS_BACKUP_PROVIDER="cartesia",
+    )
+    result = await _caller(doubles, launcher).run(
+        [WaitForBotSilence(timeout=15), Say(HOURS), WaitForBotSilence(timeout=20), HangUp()]
+    )
+    assert result.errors == [], result.errors
+    assert not result.hung_up_by_bot
+    greeting = result.bot_utterances[0]
+    assert greeting.start < 5.0 and greeting.end - greeting.start > 1.0  # spoken, not a blip
+    [answer] = _replies_to(result, 0)
+    assert _said(answer, [OPEN, TURNS.apology], result.sample_rate) == OPEN
+    [call] = launcher.get("/calls").json()
+    [switch] = launcher.get(f"/calls/{call['call_id']}").json()["failovers"]
+    assert (switch["stage"], switch["provider"]) == ("tts", "cartesia")
+
+
+async def test_stt_down_the_backup_stt_takes_over_with_the_callers_audio(
+    doubles, launcher_factory
+):
+    """Deepgram's socket drops after the greeting and every reconnect is refused: waiting on it
+    would lose the caller's turn. The backup STT takes over with the audio Deepgram kept."""
+    doubles.client.reset()
+    doubles.client.stt_phrases([BOOKING, HOURS])
+    doubles.client.llm_rules([{"match": "book", "reply": "Sure, what time?"}])
+    launcher = launcher_factory(ANALYSIS_ENABLED="false", STT_BACKUP_PROVIDER="cartesia")
+    call = asyncio.create_task(
+        _caller(doubles, launcher).run(
+            [WaitForBotSilence(timeout=15), Wait(0.3), Say(BOOKING), Wait(8), HangUp()]
+        )
+    )
+    await _greeting_heard(launcher)
+    assert await doubles.client.adrop("deepgram", refuse_secs=30) == 1
+    result = await call
+    assert result.errors == [], result.errors
+    v2v = result.turns[0].voice_to_voice_secs
+    assert v2v is not None, "the caller's turn was lost"
+    assert v2v < 3.0, v2v  # the usual reply time plus the takeover's second, with a margin
+    [request] = [r for r in doubles.client.llm_requests() if "book" in str(r["messages"])]
+    assert BOOKING.lower() in str(request["messages"][-1]["content"]).lower()
+    stats = doubles.client.stats()["services"]
+    assert stats["deepgram"].get("refused", 0) >= 1 and stats["cartesia_stt"]["opened"] >= 1
+    [call_row] = launcher.get("/calls").json()
+    [switch] = launcher.get(f"/calls/{call_row['call_id']}").json()["failovers"]
+    assert (switch["stage"], switch["provider"], switch["reason"]) == ("stt", "cartesia", "down")

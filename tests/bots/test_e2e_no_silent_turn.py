@@ -125,14 +125,14 @@ async def test_tts_refused_all_call_ends_cleanly_not_silently(doubles, launcher_
     assert not [t for t in details.get("transcript", []) if t.get("role") == "assistant"]
 
 
-async def _greeting_heard(launcher) -> None:
-    """Return once the launcher's call has spoken its greeting (its transcript shows it)."""
+async def _greeting_heard(launcher) -> str:
+    """The call's id, once it has spoken its greeting (its transcript shows it)."""
     async with asyncio.timeout(20):
         while True:
             for call in launcher.get("/calls").json():
                 details = launcher.get(f"/calls/{call['call_id']}").json()
                 if any(t.get("role") == "assistant" for t in details.get("transcript", [])):
-                    return
+                    return call["call_id"]
             await asyncio.sleep(0.05)
 
 

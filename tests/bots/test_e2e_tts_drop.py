@@ -9,9 +9,9 @@ audio message, then compares what the caller heard with what the call stored.
 
 import asyncio
 
+from tests.bots.test_e2e_no_silent_turn import _caller, _greeting_heard
 from tests.callers.listen import PhraseListener, speech_segments
 from tests.callers.script import HangUp, Say, Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
 from tests.doubles.audio import Synthesizer
 
 AFTER_AUDIO = 3  # the incident: the socket closed 3 audio messages into the reply
@@ -23,24 +23,6 @@ SENTENCES = [
     "Please call us back at any time if you have more questions.",
 ]
 REPLY = " ".join(SENTENCES)
-
-
-def _caller(doubles, launcher) -> TwilioCaller:
-    return TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
-
-
-async def _greeting_stored(launcher) -> str:
-    """Return the call id once the call has stored its spoken greeting (the reply is next)."""
-    async with asyncio.timeout(20):
-        while True:
-            for call in launcher.get("/calls").json():
-                details = launcher.get(f"/calls/{call['call_id']}").json()
-                if any(t.get("role") == "assistant" for t in details.get("transcript", [])):
-                    return call["call_id"]
-            await asyncio.sleep(0.05)
 
 
 async def _call_with_drop(doubles, launcher_factory):
@@ -61,7 +43,7 @@ async def _call_with_drop(doubles, launcher_factory):
         HangUp(),
     ]
     call = asyncio.create_task(_caller(doubles, launcher).run(script))
-    call_id = await _greeting_stored(launcher)
+    call_id = await _greeting_heard(launcher)
     await doubles.client.adrop_mid_reply("elevenlabs", after_audio=AFTER_AUDIO, code=1011)
     result = await call
     assert result.errors == [], result.errors

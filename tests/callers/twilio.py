@@ -11,8 +11,6 @@ Run ``python -m tests.callers.twilio --help`` for the command line version.
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,9 +21,9 @@ from loguru import logger
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.callers import media_streams as wire
-from tests.callers.audio import mulaw_decode, mulaw_encode, resample, speech_pcm, trim_silence
+from tests.callers.audio import resample, speech_pcm, trim_silence
 from tests.callers.playout import PlayoutModel
-from tests.callers.result import BargeInMetrics, CallerTurn, CallResult, MarkRecord, MessageRecord
+from tests.callers.result import BargeInMetrics, CallerTurn, CallResult, MarkRecord
 from tests.callers.script import (
     BargeIn,
     HangUp,
@@ -36,23 +34,17 @@ from tests.callers.script import (
     WaitForBotSilence,
     WaitForBotSpeech,
 )
+from tests.callers.twilio_link import (
+    FRAME_SAMPLES,
+    FRAME_SECS,
+    RATE,
+    CallOver,
+    MediaStreamLink,
+)
 from tests.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
 
-RATE = 8000
-FRAME_SECS = 0.02
-FRAME_SAMPLES = 160
-_SILENT_ULAW = b"\xff" * FRAME_SAMPLES
-# Falling this far behind the frame clock means this process (or the machine) stalled.
-_STALL_SECS = 0.1
-# After a stall, time for the receiver to take in what arrived meanwhile.
-_CATCH_UP_SECS = 0.02
 
-
-class _CallOver(Exception):
-    """The call ended under the script (bot hung up or the time limit passed)."""
-
-
-class TwilioCaller:
+class TwilioCaller(MediaStreamLink):
     """One simulated inbound phone call.
 
     Either give ``ws_url`` (connect straight to the stream, sending ``custom_parameters``) or
@@ -215,7 +207,7 @@ class TwilioCaller:
                 if isinstance(step, HangUp):
                     break
                 await self._run_step(step)
-        except _CallOver as e:
+        except CallOver as e:
             if str(e):
                 self._result.errors.append(str(e))
         except websockets.exceptions.ConnectionClosed:
@@ -316,98 +308,6 @@ class TwilioCaller:
     def _trimmed(self, pcm: np.ndarray) -> np.ndarray:
         pcm = trim_silence(pcm, RATE, self.voice_threshold)
         return np.pad(pcm, (0, -len(pcm) % FRAME_SAMPLES)).astype(np.int16)
-
-    # ------------------------------------------------------------------ wire
-
-    def _now(self) -> float:
-        return time.monotonic() - self._t0
-
-    def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
-
-    async def _send(self, msg: dict) -> None:
-        event = msg["event"]
-        data = None if event == "media" else msg
-        self._result.messages.append(MessageRecord(self._now(), "sent", event, data))
-        await self._ws.send(json.dumps(msg))
-
-    async def _tick(self, frame: np.ndarray | None = None) -> None:
-        """Send the next 20 ms media frame at its real-time slot."""
-        if self._bot_closed:
-            raise _CallOver()
-        due = self._t0 + (self._frames + 1) * FRAME_SECS
-        await asyncio.sleep(max(0.0, due - time.monotonic()))  # behind: still let others run
-        lag = max(0.0, time.monotonic() - due)
-        if lag - self._lag > _STALL_SECS:
-            # This process (or the machine) stalled. The bot's audio that arrived meanwhile is
-            # still unread: let the receiver take it in, and do not count the stalled time as
-            # the bot being quiet (see WaitForBotSilence).
-            self._result.caller_stalls.append((round(self._now(), 4), round(lag - self._lag, 4)))
-            logger.warning(f"call {self.call_sid}: caller stalled {lag - self._lag:.3f}s")
-            await asyncio.sleep(_CATCH_UP_SECS)
-            self._stall_end = self._now()
-            lag = max(0.0, time.monotonic() - due)
-        self._lag = lag
-        if self._bot_closed or self._hang_up_requested:
-            raise _CallOver()
-        if self._now() > self._max_duration:
-            raise _CallOver(f"max_duration {self._max_duration}s reached")
-        self._frames += 1
-        payload = _SILENT_ULAW
-        if frame is not None:
-            payload = mulaw_encode(np.pad(frame, (0, FRAME_SAMPLES - len(frame))))
-        await self._send(wire.media(self._next_seq(), self._frames, self.stream_sid, payload))
-        self._result.sent_media += 1
-        self._result.sent_media_times.append(self._now())
-        now = self._now()
-        for due, mark in [m for m in self._pending_marks if m[0] <= now]:
-            self._pending_marks.remove((due, mark))
-            await self._send(wire.mark(self._next_seq(), self.stream_sid, mark.name))
-            mark.answered_at = round(self._now(), 4)
-
-    def _on_message(self, t: float, msg: dict) -> None:
-        r = self._result
-        event = str(msg.get("event", "<none>"))
-        if event == "media":
-            pcm = mulaw_decode(base64.b64decode(msg["media"]["payload"], validate=True))
-            self._model.on_media(t, pcm)
-            r.received_media += 1
-            r.messages.append(MessageRecord(t, "received", event, None))
-            return
-        r.messages.append(MessageRecord(t, "received", event, msg))
-        if event == "clear":
-            self._model.on_clear(t)
-            self._pending_marks = [(t, m) for _, m in self._pending_marks]
-        elif event == "mark":
-            mark = MarkRecord(str(msg["mark"]["name"]), round(t, 4))
-            r.marks.append(mark)
-            self._pending_marks.append((max(t, self._model.playout_end), mark))
-
-    async def _receive(self) -> None:
-        r = self._result
-        try:
-            async for raw in self._ws:
-                t = self._now()
-                if isinstance(raw, bytes):
-                    r.messages.append(MessageRecord(t, "received", "<binary>", None))
-                    continue
-                try:
-                    msg = json.loads(raw)
-                except json.JSONDecodeError:
-                    r.messages.append(MessageRecord(t, "received", "<invalid>", {"raw": raw}))
-                    continue
-                try:
-                    self._on_message(t, msg)
-                except Exception as e:  # a malformed message is the bot's bug: record it
-                    r.errors.append(f"bad message at t={t:.3f}s: {e!r}: {str(raw)[:200]}")
-        except websockets.exceptions.ConnectionClosed:
-            pass
-        finally:
-            if not self._caller_closed:
-                self._bot_closed = True
-                r.hung_up_by_bot = True
-                logger.info(f"call {self.call_sid}: the bot closed the websocket")
 
 
 if __name__ == "__main__":

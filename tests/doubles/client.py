@@ -219,9 +219,26 @@ class DoublesClient:
         """Async :meth:`stats`."""
         return await self._acall("GET", "stats")
 
-    async def adrop(self, service: str, code: int = 1011) -> int:
-        """Close the service's open websockets now (a scripted outage); how many were open."""
-        return (await self._acall("POST", f"drop/{service}", {"code": code}))["dropped"]
+    async def adrop(
+        self,
+        service: str,
+        code: int = 1011,
+        *,
+        busy: bool = False,
+        limit: int | None = None,
+        refuse_secs: float | None = None,
+    ) -> int:
+        """Close the service's open websockets now (a scripted outage); how many were closed.
+
+        Args:
+            service: Service name, e.g. ``deepgram``.
+            code: Websocket close code.
+            busy: Only sockets busy now (hearing speech, synthesising).
+            limit: At most this many, picked at random.
+            refuse_secs: Refuse new sockets of the service for this long (HTTP 503).
+        """
+        body = {"code": code, "busy": busy, "limit": limit, "refuse_secs": refuse_secs}
+        return (await self._acall("POST", f"drop/{service}", body))["dropped"]
 
     async def adrop_mid_reply(
         self, service: str, after_audio: int, code: int = 1011, reason: str = ""

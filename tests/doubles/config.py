@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -131,6 +131,8 @@ class DoublesState:
         self.started = time.time()
         self.open_sockets: dict[str, int] = defaultdict(int)
         self.live_sockets: dict[str, set[Any]] = defaultdict(set)  # for scripted drops
+        self.busy_sockets: dict[Any, Callable[[], bool]] = {}  # socket -> is it busy now
+        self.refuse_until: dict[str, float] = {}  # service -> refuse new sockets until (monotonic)
         self.counters: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.llm_rules: list[dict[str, Any]] = []
         self.llm_requests: list[dict[str, Any]] = []
@@ -164,6 +166,10 @@ class DoublesState:
             "after_context": self.counters[service]["contexts"],
         }
 
+    def refusing(self, service: str) -> bool:
+        """Whether new sockets of ``service`` are refused now (a scripted outage)."""
+        return time.monotonic() < self.refuse_until.get(service, 0.0)
+
     def drop_due(self, service: str, context_ordinal: int, audio_sent: int) -> dict | None:
         """Return (and disarm) the armed drop once a context has sent enough audio.
 
@@ -195,12 +201,16 @@ class DoublesState:
         self.counters[service][key] += n
 
     @contextmanager
-    def track_socket(self, service: str, ws: Any = None) -> Iterator[None]:
+    def track_socket(
+        self, service: str, ws: Any = None, busy: Callable[[], bool] | None = None
+    ) -> Iterator[None]:
         """Count a websocket as open for the duration of the block.
 
         Args:
             service: Service name.
             ws: The socket, registered for ``POST /_doubles/drop/{service}`` meanwhile.
+            busy: Whether the socket is busy now (hearing speech, synthesising a reply), for
+                drops that pick one busy socket.
 
         Yields:
             Nothing.
@@ -209,10 +219,13 @@ class DoublesState:
         self.count(service, "opened")
         if ws is not None:
             self.live_sockets[service].add(ws)
+            if busy is not None:
+                self.busy_sockets[ws] = busy
         try:
             yield
         finally:
             self.live_sockets[service].discard(ws)
+            self.busy_sockets.pop(ws, None)
             self.open_sockets[service] -= 1
             self.count(service, "closed")
 
@@ -235,6 +248,7 @@ class DoublesState:
         Open sockets stay counted.
         """
         self.profile.update(self._initial_profile)
+        self.refuse_until.clear()
         self.llm_rules.clear()
         self.llm_requests.clear()
         self.twilio_requests.clear()

@@ -6,6 +6,8 @@ import asyncio
 import base64
 import binascii
 import json
+import random
+import time
 from typing import Any
 
 import numpy as np
@@ -188,7 +190,10 @@ async def drop(request: web.Request) -> web.Response:
     ``elevenlabs``, ``cartesia_tts``) the drop is armed instead: the socket carrying the next
     context (one opened after this call) closes right after that context's Nth audio message,
     the rest of its text unsynthesised, as a provider fault mid-reply does. ``reason`` sets the
-    close reason.
+    close reason. ``{"busy": true, "limit": 1}`` closes one socket, picked at random among the
+    busy ones (Deepgram: hearing speech; ElevenLabs: a context open): one connection failing,
+    as providers' do, rather than every call's at once. ``refuse_secs`` = S: new sockets of the
+    service are refused (HTTP 503) for S seconds from now, so reconnecting fails meanwhile.
     """
     state = request.app["state"]
     body = await _json(request)
@@ -198,7 +203,13 @@ async def drop(request: web.Request) -> web.Response:
     if body.get("after_audio") is not None:
         state.arm_drop(service, code, reason, int(body["after_audio"]))
         return web.json_response({"dropped": 0, "armed": True})
+    if body.get("refuse_secs") is not None:
+        state.refuse_until[service] = time.monotonic() + float(body["refuse_secs"])
     sockets = list(state.live_sockets[service])
+    if body.get("busy"):
+        sockets = [ws for ws in sockets if state.busy_sockets.get(ws, lambda: False)()]
+    if body.get("limit") is not None:
+        sockets = random.sample(sockets, min(len(sockets), int(body["limit"])))
     for ws in sockets:
         await ws.close(code=code, message=reason.encode())
     return web.json_response({"dropped": len(sockets)})

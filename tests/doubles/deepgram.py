@@ -139,6 +139,14 @@ async def listen(request: web.Request) -> web.StreamResponse:
     """Handle ``/v1/listen``: authenticate, validate the query and run a session."""
     state = request.app["state"]
     request_id = str(uuid.uuid4())
+    if state.refusing("deepgram"):  # a scripted outage: the handshake fails as Deepgram's 503
+        state.count("deepgram", "refused")
+        return web.json_response(
+            {"err_code": "SERVICE_UNAVAILABLE", "err_msg": "Service unavailable.",
+             "request_id": request_id},
+            status=503,
+            headers={"dg-request-id": request_id},
+        )
     auth = request.headers.get("Authorization", "")
     if auth not in (f"Token {state.creds.deepgram_key}", f"token {state.creds.deepgram_key}"):
         state.count("deepgram", "auth_failures")
@@ -185,13 +193,11 @@ async def listen(request: web.Request) -> web.StreamResponse:
         request_id=request_id,
         query=q,
     )
-    with state.track_socket("deepgram"):
+    with state.track_socket("deepgram", ws, busy=lambda: session.seg.in_speech):
         watchdog = asyncio.create_task(session.watchdog())
-        state.live_sockets["deepgram"].add(ws)
         try:
             await session.run()
         finally:
-            state.live_sockets["deepgram"].discard(ws)
             watchdog.cancel()
             if not ws.closed:
                 await ws.close()

@@ -259,7 +259,7 @@ async def multi_stream_input(request: web.Request) -> web.StreamResponse:
     state.tts_requests.append(
         {"service": "elevenlabs", "voice": request.match_info["voice_id"], "time": time.time()}
     )
-    with state.track_socket("elevenlabs", ws):
+    with state.track_socket("elevenlabs", ws, busy=lambda: bool(conn.contexts)):
         try:
             await conn.run(inactivity)
         except Exception as exc:  # noqa: BLE001 - a double must not crash the server
