@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(default=7860, ge=1, le=65535)
     public_url: str = "http://localhost:7860"
+    fleet_public_url: str | None = None  # the fleet's shared address Twilio's webhooks use
     log_level: str = "INFO"
     data_dir: Path = Path("./data")
     ice_loopback_only: bool = Field(default=False, alias="SWITCHBOARD_ICE_LOOPBACK_ONLY")
@@ -206,6 +207,7 @@ class Settings(BaseSettings):
         "stt_backup_provider",
         "llm_backup_provider",
         "tts_backup_provider",
+        "fleet_public_url",
         "sqlite_path",
         "database_url",
         "anonymous_calls",

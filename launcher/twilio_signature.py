@@ -3,8 +3,9 @@
 Twilio signs each webhook with base64(HMAC-SHA1(auth_token, url + params)), where ``url`` is the
 full URL it requested (scheme, host, port, path and query, exactly as configured) and ``params``
 is every POST form field sorted by name, each name followed by its value. Behind a proxy the URL
-Twilio called is not the one this process sees, so it is rebuilt from ``PUBLIC_URL``: the Host
-header is never trusted.
+Twilio called is not the one this process sees, so it is rebuilt from ``PUBLIC_URL`` (or, in a
+fleet whose webhooks go to a shared address, ``FLEET_PUBLIC_URL``): the Host header is never
+trusted.
 """
 
 from __future__ import annotations
@@ -93,11 +94,16 @@ def is_valid(
     return any(matches)
 
 
-def public_request_url(settings: Settings, request: Request) -> str:
-    """The URL Twilio called: ``PUBLIC_URL`` + this request's path and raw query string."""
-    url = settings.public_url.rstrip("/") + request.url.path
+def public_request_urls(settings: Settings, request: Request) -> list[str]:
+    """The URLs Twilio may have called: this request's path and query on our public bases.
+
+    The bases are ``PUBLIC_URL`` (this host) and ``FLEET_PUBLIC_URL`` (a fleet's shared
+    address), when set.
+    """
+    bases = [settings.public_url, settings.fleet_public_url]
     query = request.url.query
-    return f"{url}?{query}" if query else url
+    urls = [base.rstrip("/") + request.url.path for base in bases if base]
+    return [f"{url}?{query}" if query else url for url in urls]
 
 
 async def require_twilio_signature(request: Request) -> None:
@@ -120,9 +126,9 @@ async def require_twilio_signature(request: Request) -> None:
         return  # no Twilio credentials (development): nothing to check against
     form = await request.form()  # Starlette caches it: the route reads the same form
     params = [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
-    url = public_request_url(settings, request)
+    urls = public_request_urls(settings, request)
     signature = request.headers.get("x-twilio-signature")
-    if not is_valid(token.get_secret_value(), url, params, signature):
+    if not any(is_valid(token.get_secret_value(), url, params, signature) for url in urls):
         reason = "missing" if not signature else "bad"
         logger.warning(f"twilio webhook {request.url.path}: {reason} X-Twilio-Signature (403)")
         raise HTTPException(status_code=403, detail=f"{reason} X-Twilio-Signature")

@@ -10,13 +10,15 @@ import pytest
 from tests.callers.twiml import parse_twiml, twilio_signature, voice_webhook_form
 
 PUBLIC = "https://voice.example.com"
+FLEET = "https://fleet.example.com"  # a fleet's shared address, in front of every host
 
 
 @pytest.fixture(scope="module")
 def launcher(doubles):
     from tests.launcher.process import LauncherProcess
 
-    with LauncherProcess({**doubles.env(), "PUBLIC_URL": PUBLIC}) as running:
+    env = {**doubles.env(), "PUBLIC_URL": PUBLIC, "FLEET_PUBLIC_URL": FLEET}
+    with LauncherProcess(env) as running:
         yield running
 
 
@@ -43,6 +45,16 @@ def test_signed_over_the_public_url_passes(launcher, token):
     assert twiml.stream_url.startswith("wss://voice.example.com/twilio/media/")
     assert twiml.parameters["persona"] == "coach"
     assert twiml.parameters["media_token"]
+
+
+def test_signed_over_the_fleets_shared_url_passes(launcher, token):
+    """A fleet's Twilio number points at its load balancer, not at one host."""
+    form = _form()
+    signature = twilio_signature(token, f"{FLEET}/twilio/voice?persona=coach", form)
+    answer = _post(launcher, "/twilio/voice?persona=coach", form, signature)
+    assert answer.status_code == 200, answer.text
+    # The media still goes straight to this host.
+    assert parse_twiml(answer.text, 200).stream_url.startswith("wss://voice.example.com/")
 
 
 def test_signed_over_the_local_url_is_refused(launcher, token):
