@@ -88,7 +88,9 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             if fleet is not None:
                 await fleet[1].leave()
 
-    app = FastAPI(title="Switchboard", lifespan=lifespan)
+    # No FastAPI request spans (it traces every request once a tracer provider is set): call
+    # traces start at Pipecat's conversation span, and probes and scrapes stay out of them.
+    app = FastAPI(title="Switchboard", lifespan=lifespan, telemetry={"tracing": False})
     app.state.settings = settings
     app.state.metrics = LauncherMetrics()
     app.state.storage = open_storage(settings)

@@ -28,6 +28,7 @@ from assembly.persona import Persona
 from assembly.plugins import CallPlugin, Slot
 from assembly.provider_faults import wire_provider_faults
 from assembly.templates import render
+from assembly.tracing import worker_tracing
 from assembly.turns import TurnTaking, answer_lost_replies, reply_watch_policy, turn_taking
 from assembly.warmup import prewarm
 from config import Settings
@@ -201,9 +202,9 @@ def build_call(
         conversation_id=ctx.call_id,
         app_resources={**call.resources, "call": call},
         cancel_runner_on_idle_timeout=False,
-        # Nothing reads Pipecat's turn tracking (our own metrics come from the turn-taking
-        # strategies and the latency observer); each observer sees every frame of the call.
-        enable_turn_tracking=False,
+        # Pipecat's tracing and the turn tracking it needs, only with OTEL_EXPORTER_OTLP_ENDPOINT:
+        # nothing else reads turn tracking, and each observer sees every frame of the call.
+        **worker_tracing(ctx, settings),
         # A transport or service that can no longer work (a room it cannot join, a provider
         # that refuses the key) ends the call instead of leaving a dead call "active".
         processor_unusable_policy=ProcessorUnusablePolicy.CANCEL,

@@ -16,6 +16,7 @@ from types import FrameType  # noqa: E402
 import uvicorn  # noqa: E402
 from loguru import logger  # noqa: E402
 
+from assembly.tracing import tracing_enabled  # noqa: E402
 from callhost.app import create_worker_app  # noqa: E402
 from config import get_settings  # noqa: E402
 from config.logging import configure_logging  # noqa: E402
@@ -63,6 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     configure_logging(settings.log_level)
+    tracing_enabled(settings)  # this process runs the calls: its tracer provider, if any
     app = create_worker_app(settings, os.environ[SECRET_ENV], args.uds)
     config = uvicorn.Config(app, uds=args.uds, log_level="warning", ws_per_message_deflate=False)
     server = CallHostServer(config)

@@ -143,7 +143,7 @@ def create_worker_app(settings: Settings, secret: str, uds: str | None = None) -
             if inbox is not None:
                 inbox.close()
 
-    app = FastAPI(lifespan=lifespan)
+    app = FastAPI(lifespan=lifespan, telemetry={"tracing": False})  # as server.py: no HTTP spans
     app.state.settings = settings
     app.state.metrics = LauncherMetrics()
     app.state.storage = open_storage(settings)

@@ -200,6 +200,12 @@ class Settings(BaseSettings):
     calendar_slot_minutes: int = Field(default=30, ge=5, le=480)
     calendar_timezone: str = "UTC"
 
+    # --- tracing (OpenTelemetry through Pipecat's tracing; off without an endpoint) ---------
+    otel_exporter_otlp_endpoint: str | None = None  # OTLP/HTTP base; spans go to /v1/traces
+    otel_exporter_otlp_headers: SecretStr | None = None  # "key=value,key2=value2" (auth)
+    otel_service_name: str = "switchboard"
+    otel_trace_content: bool = False  # export transcripts, prompts and replies (PII) in spans
+
     @field_validator(
         "stt_provider",
         "llm_provider",
@@ -211,6 +217,8 @@ class Settings(BaseSettings):
         "sqlite_path",
         "database_url",
         "anonymous_calls",
+        "otel_exporter_otlp_endpoint",
+        "otel_exporter_otlp_headers",
         mode="before",
     )
     @classmethod
@@ -230,6 +238,11 @@ class Settings(BaseSettings):
     def _check_url(cls, value: str) -> str:
         http_url(value)  # raises a clear EndpointError on a malformed URL
         return value.rstrip("/")
+
+    @field_validator("otel_exporter_otlp_endpoint")
+    @classmethod
+    def _check_otlp_url(cls, value: str | None) -> str | None:
+        return http_url(value, "OTEL_EXPORTER_OTLP_ENDPOINT") if value is not None else None
 
     # Derived endpoints: our code appends each service's own paths here, nowhere else.
     @property
