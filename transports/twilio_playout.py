@@ -311,7 +311,7 @@ class TwilioPlayoutTransport(FastAPIWebsocketTransport):
         serializer = params.serializer
         if isinstance(serializer, TwilioPlayoutSerializer):
             # Pipecat runs each (non-sync) handler in its own tracked task.
-            serializer.on_stop = self._stream_stopped
+            serializer.on_stop = lambda: self._call_event_handler("on_stream_stopped")
             serializer.on_malformed = lambda count: self._call_event_handler(
                 "on_malformed_messages", count
             )
@@ -319,13 +319,3 @@ class TwilioPlayoutTransport(FastAPIWebsocketTransport):
     def output(self) -> TwilioPlayoutOutput:
         """The paced output with marks."""
         return self._output
-
-    async def _stream_stopped(self) -> None:
-        """Twilio sent ``stop``: it closes the socket itself, so we do not close it too.
-
-        Closing it from our side as well races Twilio's own close, and Pipecat logs the losing
-        close handshake as an ERROR (seen when a caller hangs up mid-reply). Pipecat's client
-        skips its close while it is marked closing.
-        """
-        self._client._closing = True
-        await self._call_event_handler("on_stream_stopped")
