@@ -235,7 +235,10 @@ async def test_a_stall_of_the_caller_is_not_bot_silence(bot_stalls_too):
     assert result.turns[0].start >= greeting.end + 0.45, (result.turns[0].start, greeting.end)
     # The whole sentence came in before the caller spoke (the stall shows as a gap inside it).
     assert result.bot_audio_received_secs >= len(cfg.greeting) / 8000 - 0.02
-    assert [secs >= 1.0 for _, secs in result.caller_stalls] == [True], result.caller_stalls
+    # The induced stall is noticed once; a real short stall of this busy test process (one of
+    # 0.12 s after the serial phase's other tests) is noticed too, and is no error.
+    long_stalls = [secs for _, secs in result.caller_stalls if secs >= 1.0]
+    assert len(long_stalls) == 1, result.caller_stalls
 
 
 @asynccontextmanager
