@@ -19,11 +19,17 @@ from loguru import logger  # noqa: E402
 
 from config import Settings, get_settings  # noqa: E402
 from config.logging import configure_logging  # noqa: E402
+from fleet.live_calls import LiveCalls  # noqa: E402
+from fleet.peers import fleet_peers  # noqa: E402
 from fleet.setup import fleet_from_settings  # noqa: E402
 from fleet.tokens import fleet_token_uses  # noqa: E402
 from launcher import (  # noqa: E402
+    agents_routes,
     app_routes,
     calls_routes,
+    carrier_routes,
+    console_routes,
+    fleet_rooms,
     fleet_routes,
     livekit_webhook,
     metrics,
@@ -36,6 +42,7 @@ from launcher import (  # noqa: E402
     webrtc_routes,
 )
 from launcher.auth import check_production_secrets  # noqa: E402
+from launcher.call_rescue import CallRescuer  # noqa: E402
 from launcher.client_limits import ClientLimits  # noqa: E402
 from launcher.front import front_protocol  # noqa: E402
 from launcher.media_tokens import MediaTokens, media_secret  # noqa: E402
@@ -44,6 +51,7 @@ from launcher.readiness import check_personas  # noqa: E402
 from launcher.serve import DrainingServer  # noqa: E402
 from postcall.lost import LostCalls, sweep_orphaned_calls  # noqa: E402
 from runner import CallRunner  # noqa: E402
+from runner.cpus import usable_cpus  # noqa: E402
 from runner.pool import WorkerPoolRunner  # noqa: E402
 from runner.serving import local_runner, serving_calls  # noqa: E402
 from storage import open_storage  # noqa: E402
@@ -73,8 +81,13 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             await sweep_orphaned_calls(state.storage, settings)  # before any call is taken
             state.runner.add_listener(LostCalls(state.storage, settings))
             await check_personas(app, settings)
+            rescuer = None
             if fleet is not None:
                 await fleet[1].start()
+                # Any launcher may move a dead host's calls (one claimant per call).
+                live = LiveCalls(fleet[0].client)
+                rescuer = CallRescuer(app, fleet[0], live, settings.fleet_heartbeat_secs / 2)
+                rescuer.start()
             server = getattr(state, "server", None)
             recycle = None
             if server is not None and state.runner.recycle_after is not None:
@@ -85,8 +98,11 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
             yield
             if recycle is not None:
                 recycle.cancel()
+            if rescuer is not None:
+                await rescuer.stop()
             if fleet is not None:
                 await fleet[1].leave()
+                await state.peers.close()
 
     # No FastAPI request spans (it traces every request once a tracer provider is set): call
     # traces start at Pipecat's conversation span, and probes and scrapes stay out of them.
@@ -98,11 +114,12 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
     app.state.media_tokens = MediaTokens(secret.encode(), settings.media_token_ttl_secs)
     if runner is None and settings.process_model != "inprocess":
         runner = WorkerPoolRunner(
-            settings, metrics=app.state.metrics, cpus=os.cpu_count(), media_secret=secret
+            settings, metrics=app.state.metrics, cpus=usable_cpus(), media_secret=secret
         )
     app.state.runner = runner or local_runner(settings, app.state.metrics, app.state.storage)
     fleet = fleet_from_settings(settings, app.state.runner)  # None without REDIS_URL
     app.state.fleet = fleet[0] if fleet is not None else None
+    app.state.peers = fleet_peers(settings, app.state.fleet)  # the calls API and /metrics
     app.state.token_uses = fleet_token_uses(settings)
     app.state.client_limits = ClientLimits(
         settings.client_offers_per_minute,
@@ -115,6 +132,7 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         outbound,
         calls_routes,
         fleet_routes,
+        fleet_rooms,
         metrics,
         twilio_routes,
         webrtc_routes,
@@ -122,6 +140,9 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
         rooms_routes,
         livekit_webhook,
         webhook_routes,
+        console_routes,
+        agents_routes,
+        carrier_routes,  # last: its /{carrier}/... paths must not shadow anyone's
     )
     for module in routers:
         app.include_router(module.router)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
-from pipecat.frames.frames import EndWorkerFrame, TTSSpeakFrame
+from pipecat.frames.frames import EndWorkerFrame, LLMRunFrame, TTSSpeakFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -61,6 +61,7 @@ class Call:
     pipeline: Pipeline | None = None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     greeted: bool = False
+    answer_after_greeting: bool = False  # a moved call whose caller's last turn had no answer
     end_reason: EndReason | None = None
     turn_latencies: list[float] = field(default_factory=list)
     first_speech_secs: float | None = None
@@ -74,7 +75,10 @@ class Call:
         if self.greeted or not self.greeting or self.worker is None:
             return
         self.greeted = True
-        await self.worker.queue_frames([TTSSpeakFrame(self.greeting, append_to_context=True)])
+        frames: list[Any] = [TTSSpeakFrame(self.greeting, append_to_context=True)]
+        if self.answer_after_greeting:
+            frames.append(LLMRunFrame())
+        await self.worker.queue_frames(frames)
 
     async def end(self, goodbye: str | None = None, reason: EndReason = EndReason.ENDED) -> None:
         """End gracefully: say ``goodbye`` (if any), let it play out, then hang up.

@@ -6,7 +6,9 @@ the pipeline (``ProcessorUnusablePolicy.CANCEL``). Here that end gets its real r
 (``tts_unavailable``, ``stt_unavailable``, ``llm_unavailable``) instead of ``completed``.
 
 With a backup TTS (``providers.backups``), a greeting the failed TTS swallowed is spoken by the
-backup. A greeting that came out with no audio is spoken once more (the TTS reconnects meanwhile):
+backup: handed over with the rest of what the failed TTS left unsaid (``providers.tts_failover``),
+or said again here when the failed TTS could not say what it left. A greeting that came out with
+no audio is spoken once more (the TTS reconnects meanwhile):
 a caller must not sit in silence because of one dropped connection, and a TTS that refuses
 every connection is found out in seconds rather than after two turns answered inaudibly
 (incident: a completely silent call, hung up after 41 s and recorded ``completed``).
@@ -75,8 +77,10 @@ def wire_provider_faults(call: Call) -> None:
         @tts.strategy.event_handler("on_service_switched")
         async def _on_tts_switched(_strategy: Any, service: Any) -> None:
             nonlocal regreeted
-            # A TTS that never connected swallowed the greeting: the backup says it.
-            if call.greeted and call.first_speech_secs is None and not regreeted:
+            # A TTS that never connected swallowed the greeting: the backup says it (unless it
+            # was handed over with the rest of what the failed TTS left unsaid).
+            unheard = call.greeted and call.first_speech_secs is None
+            if unheard and not regreeted and not getattr(_strategy, "handed_over", ""):
                 regreeted = True
                 logger.warning(f"[{call.ctx.call_id}] greeting unheard: {service.name} says it")
                 await worker.queue_frames([TTSSpeakFrame(call.greeting, append_to_context=True)])

@@ -26,6 +26,8 @@ from config import Settings, get_settings
 from transports.kinds import TransportKind
 
 OnBuilt = Callable[[Call], Awaitable[None] | None]
+# Each phone carrier's media-stream wire, as Pipecat's handshake parser names it.
+_CARRIER_WIRE = {"twilio": "twilio", "signalwire": "twilio", "telnyx": "telnyx", "plivo": "plivo"}
 
 
 async def run_call(call: Call, *, handle_sigint: bool = False) -> None:
@@ -96,9 +98,13 @@ async def transport_for(
         from transports.twilio import twilio_transport
 
         kind, data = await parse_telephony_websocket(runner_args.websocket)
-        if kind != "twilio":
-            raise ValueError(f"telephony provider {kind!r} is not supported (only twilio)")
-        params = dict(data.body or {})
+        carrier = str(body.get("carrier") or "twilio")
+        if _CARRIER_WIRE.get(carrier) != kind:
+            raise ValueError(f"telephony provider {kind!r} is not supported here ({carrier})")
+        stream = body.get("stream_params")
+        params = dict(stream if isinstance(stream, dict) else data.body or {})
+        if carrier != "twilio":
+            params["carrier"] = carrier  # in the call's metadata: which REST API it lives on
         ctx = CallContext(
             persona=persona.name,
             transport=TransportKind.TWILIO,
@@ -108,9 +114,24 @@ async def transport_for(
             metadata={k: v for k, v in params.items() if k not in ("from_number", "to_number")},
             **{k: v for k, v in params.items() if k in ("call_id", "user_id", "tenant")},
         )
-        transport = twilio_transport(
-            runner_args.websocket, settings, stream_sid=data.stream_id or "", call_sid=data.call_id
-        )
+        if carrier == "twilio":
+            transport = twilio_transport(
+                runner_args.websocket,
+                settings,
+                stream_sid=data.stream_id or "",
+                call_sid=data.call_id,
+            )
+        else:
+            from transports.carriers import carrier_transport
+
+            transport = carrier_transport(
+                runner_args.websocket,
+                settings,
+                carrier,
+                stream_id=data.stream_id or "",
+                call_id=data.call_id,
+                encoding=getattr(data, "outbound_encoding", None),
+            )
         return transport, ctx
     raise ValueError(f"unsupported runner arguments: {type(runner_args).__name__}")
 

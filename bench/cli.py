@@ -1,4 +1,4 @@
-"""Command line: ``python -m bench calls ...``, ``sequential``, ``turns``, ``soak`` and more."""
+"""Command line: ``python -m bench calls ...``, ``sequential``, ``turns``, ``soak``, ``fleet``..."""
 
 from __future__ import annotations
 
@@ -65,10 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     turns.add_argument("--launcher-dir", type=Path, default=None,
                        help="run the launcher of another checkout (e.g. a baseline commit)")
     _common(turns)
+    from bench.fleet import add_fleet_parser
     from bench.memory import add_memory_parser
     from bench.security import add_security_parser
     from bench.soak import add_soak_parser
 
+    add_fleet_parser(sub)
     add_memory_parser(sub)
     add_security_parser(sub)
     add_soak_parser(sub)
@@ -142,6 +144,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             return run_soak(soak, command)
+        if args.command == "fleet":
+            from bench.fleet import config_from_args as fleet_config
+            from bench.fleet import run as run_fleet
+
+            try:
+                fleet = fleet_config(args, env, profile)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            return run_fleet(fleet, command)
         if args.command == "rooms":
             from bench.rooms import RoomsConfig
             from bench.rooms import run as run_rooms

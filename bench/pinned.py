@@ -156,9 +156,13 @@ def run_pinned(
         print("error: --pin needs two cores", file=sys.stderr)
         return 2
     rows: list[dict[str, Any]] = []
-    os.sched_setaffinity(0, OTHERS_CORE)  # the callers (and the doubles this bench starts)
+    # The stack starts on the product's core, so the launcher sees one core from the start and
+    # sizes its worker processes for it (one, not one per machine core); then the bench (the
+    # callers) and the doubles move to the other core.
+    os.sched_setaffinity(0, PRODUCT_CORE)
     with running_stack(profile, launcher_env) as stack:
         assert stack.launcher.proc is not None and stack.doubles.proc is not None
+        os.sched_setaffinity(0, OTHERS_CORE)
         pin(stack.launcher.proc.pid, PRODUCT_CORE)
         pin(stack.doubles.proc.pid, OTHERS_CORE)
         for level in levels_up_to(calls):

@@ -14,14 +14,16 @@ PERSONA = Persona(
         "from earlier calls when it helps. Speak casually, in short sentences. When they "
         "are done, say goodbye with the end_call tool. When they talk to you from the app, "
         "you can check their battery, location, flashlight and vibration with your device "
-        "tools."
+        "tools, and look at their screen with take_screenshot when they want to show you "
+        "something."
     ),
     greeting="Hey {user_name}! Good to hear from you. How did today go?",
     greeting_defaults={"user_name": "there"},
     stt=stt("cartesia", model="ink-whisper"),
     llm=llm("openai", model="gpt-4o-mini", temperature=0.8),
     tts=tts("cartesia", voice="a0e99841-438c-4a64-b679-ae501e7d6091", speed=1.05),
-    tools=("end_call", "get_battery_level", "get_location", "set_flashlight", "vibrate"),
+    tools=("end_call", "get_battery_level", "get_location", "set_flashlight", "vibrate",
+           "take_screenshot"),
     memory=True,
     turns=TurnSettings(
         max_wait_secs=2.0,

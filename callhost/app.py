@@ -29,7 +29,7 @@ from bots import get_persona
 from callhost.host import EventFeed, open_inbox
 from config import Settings
 from fleet.tokens import fleet_token_uses
-from launcher import webrtc_routes
+from launcher import carrier_routes, webrtc_routes
 from launcher.media_stream import serve_stream
 from launcher.metrics import LauncherMetrics
 from runner.base import CallRefused
@@ -160,5 +160,9 @@ def create_worker_app(settings: Settings, secret: str, uds: str | None = None) -
     @app.websocket("/twilio/media/{call_id}")
     async def twilio_media(websocket: WebSocket, call_id: str) -> None:
         await serve_stream(websocket, call_id)  # handed over by the launcher's front
+
+    @app.websocket("/{carrier}/media/{call_id}")
+    async def carrier_media(websocket: WebSocket, carrier: str, call_id: str) -> None:
+        await carrier_routes.carrier_media(websocket, carrier, call_id)  # the other carriers
 
     return app

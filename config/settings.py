@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.calendars import GoogleCalendarTenants
 from config.endpoints import http_url, ws_url
 
 ProviderName = Literal[
@@ -76,8 +77,9 @@ class Settings(BaseSettings):
     # --- fleet (optional: without REDIS_URL this launcher is the whole fleet) ----------------
     redis_url: str | None = None  # redis://host:6379/0: hosts publish capacity, admission there
     host_id: str = ""  # this host's name in the fleet; default: hostname-port
-    fleet_heartbeat_secs: float = Field(default=1.0, gt=0, le=10)
-    fleet_host_ttl_secs: float = Field(default=2.5, gt=0, le=60)  # missed beats: host taken out
+    fleet_heartbeat_secs: float = Field(default=0.5, gt=0, le=10)
+    fleet_host_ttl_secs: float = Field(default=2.0, gt=0, le=60)  # missed beats: host taken out
+    fleet_peer_timeout_secs: float = Field(default=2.0, gt=0, le=30)  # calls API, /metrics
 
     # --- storage ----------------------------------------------------------------------------
     storage_backend: Literal["sqlite", "supabase"] = "sqlite"
@@ -160,6 +162,18 @@ class Settings(BaseSettings):
     twilio_api_base_url: str = "https://api.twilio.com"
     twilio_caller_id: str | None = None
 
+    # --- other phone carriers (launcher.carriers) -------------------------------------------
+    signalwire_space_url: str | None = None  # https://<space>.signalwire.com (its LaML REST)
+    signalwire_project_id: str | None = None
+    signalwire_api_token: SecretStr | None = None
+    signalwire_signing_key: SecretStr | None = None  # signs X-SignalWire-Signature
+    telnyx_api_key: SecretStr | None = None
+    telnyx_public_key: str | None = None  # base64 Ed25519 key: telnyx-signature-ed25519
+    telnyx_api_base_url: str = "https://api.telnyx.com"
+    plivo_auth_id: str | None = None
+    plivo_auth_token: SecretStr | None = None  # also signs X-Plivo-Signature-V3
+    plivo_api_base_url: str = "https://api.plivo.com"
+
     # --- LiveKit ----------------------------------------------------------------------------
     livekit_url: str | None = None
     livekit_api_key: str | None = None
@@ -199,6 +213,21 @@ class Settings(BaseSettings):
     calendar_weekdays: str = "0,1,2,3,4"  # open days, Monday = 0
     calendar_slot_minutes: int = Field(default=30, ge=5, le=480)
     calendar_timezone: str = "UTC"
+    # Email (send_email, send_booking_confirmation): Resend when RESEND_API_KEY is set, else SMTP.
+    smtp_host: str | None = None  # empty: no SMTP
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"  # ssl: implicit TLS (port 465)
+    smtp_user: str | None = None  # empty: no AUTH
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None  # the sender address, for SMTP and Resend alike
+    smtp_ca_file: str | None = None  # trust this CA (a private relay); empty: the system's
+    resend_api_key: SecretStr | None = None  # set: email goes through Resend, not SMTP
+    resend_api_url: str = "https://api.resend.com"
+    email_max_per_call: int = Field(default=3, ge=0, le=20)
+    # Google Calendar per tenant (config.calendars): one service account, tenant -> calendar.
+    google_calendar_credentials_file: str | None = None  # the service account's JSON key file
+    google_calendar_tenants: GoogleCalendarTenants = Field(default_factory=dict)
+    google_calendar_api_url: str = "https://www.googleapis.com/calendar/v3"
 
     # --- tracing (OpenTelemetry through Pipecat's tracing; off without an endpoint) ---------
     otel_exporter_otlp_endpoint: str | None = None  # OTLP/HTTP base; spans go to /v1/traces
@@ -219,6 +248,17 @@ class Settings(BaseSettings):
         "anonymous_calls",
         "otel_exporter_otlp_endpoint",
         "otel_exporter_otlp_headers",
+        "smtp_host",
+        "smtp_user",
+        "smtp_password",
+        "smtp_from",
+        "smtp_ca_file",
+        "resend_api_key",
+        "google_calendar_credentials_file",
+        "signalwire_space_url",
+        "signalwire_project_id",
+        "telnyx_public_key",
+        "plivo_auth_id",
         mode="before",
     )
     @classmethod
@@ -232,6 +272,8 @@ class Settings(BaseSettings):
         "openai_base_url",
         "groq_base_url",
         "twilio_api_base_url",
+        "telnyx_api_base_url",
+        "plivo_api_base_url",
         "daily_api_url",
     )
     @classmethod

@@ -15,6 +15,7 @@ from typing import Any
 
 from loguru import logger
 
+from fleet.live_calls import LiveCalls, calls_key
 from fleet.registry import HOSTS, host_key, reservations_key
 
 
@@ -50,6 +51,7 @@ class FleetHost:
         self._ttl_ms = int(ttl_secs * 1000)
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[Any]] = set()
+        self._live = LiveCalls(redis)
 
     async def start(self) -> None:
         """Join the fleet now (first heartbeat) and keep beating in the background."""
@@ -81,20 +83,34 @@ class FleetHost:
                 logger.warning(f"fleet: heartbeat failed ({type(exc).__name__}: {exc})")
 
     def _on_call(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "started" and data.get("call_id"):
-            task = asyncio.ensure_future(self._took(str(data["call_id"])))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+        call_id = str(data.get("call_id") or "")
+        if not call_id or kind not in ("started", "ended"):
+            return
+        work = self._took(call_id, data) if kind == "started" else self._ended(call_id)
+        task = asyncio.ensure_future(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
-    async def _took(self, call_id: str) -> None:
-        """An admitted call started here: its reservation becomes an active call."""
+    async def _took(self, call_id: str, summary: dict[str, Any]) -> None:
+        """An admitted call started here: its reservation becomes an active call.
+
+        The call is also listed under this host (``fleet.live_calls``), so that if the host dies
+        mid-call another one can take the call over.
+        """
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.zrem(reservations_key(self.host_id), call_id)
                 pipe.hset(host_key(self.host_id), "active", self._runner.active_count())
                 await pipe.execute()
+            await self._live.started(self.host_id, call_id, summary)
         except Exception as exc:
             logger.warning(f"fleet: could not record {call_id} ({type(exc).__name__})")
+
+    async def _ended(self, call_id: str) -> None:
+        try:
+            await self._live.ended(self.host_id, call_id)
+        except Exception as exc:
+            logger.warning(f"fleet: could not record the end of {call_id} ({type(exc).__name__})")
 
     async def leave(self) -> None:
         """Stop beating and leave the fleet at once (clean exit)."""
@@ -105,5 +121,8 @@ class FleetHost:
         with contextlib.suppress(Exception):
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.srem(HOSTS, self.host_id)
-                pipe.delete(host_key(self.host_id), reservations_key(self.host_id))
+                # Its calls ended in the drain: nothing of this host is left to take over.
+                pipe.delete(
+                    host_key(self.host_id), reservations_key(self.host_id), calls_key(self.host_id)
+                )
                 await pipe.execute()

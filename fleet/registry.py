@@ -76,6 +76,7 @@ class FleetRegistry:
 
     def __init__(self, redis: Any, reservation_secs: float):
         self._redis = redis
+        self.client = redis  # the fleet's Redis, for the other parts of the fleet
         self._ttl_ms = int(reservation_secs * 1000)
         self._reserve = redis.register_script(_RESERVE)
 

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from bots import PERSONAS
+from launcher import livekit_page
 from launcher.readiness import problems_of
 
 router = APIRouter()
+router.include_router(livekit_page.router)  # the page's LiveKit mode and its scripts
 _PAGE = Path(__file__).parent / "static" / "index.html"
 
 
@@ -31,14 +33,21 @@ async def favicon() -> Response:
 async def personas(request: Request) -> list[dict[str, Any]]:
     """The personas this launcher serves, and whether each can take a call now.
 
-    ``missing`` names what to set for one that cannot (``DEEPGRAM_API_KEY is not set: ...``).
+    ``missing`` names what to set for one that cannot (``DEEPGRAM_API_KEY is not set: ...``);
+    ``metadata_fields`` the call metadata it reads, with meaning (the page's LiveKit mode asks
+    for them).
     """
     out = []
     for p in PERSONAS.values():
         missing = problems_of(request.app, p.name)
         out.append(
-            {"name": p.name, "description": p.description, "ready": not missing,
-             "missing": missing}
+            {
+                "name": p.name,
+                "description": p.description,
+                "ready": not missing,
+                "missing": missing,
+                "metadata_fields": dict(p.metadata_schema),
+            }
         )
     return out
 

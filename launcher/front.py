@@ -1,11 +1,11 @@
 """The launcher's front door: media streams are handed to their call host before HTTP parsing.
 
 uvicorn serves the launcher with this protocol when calls run in worker processes. It looks at
-the request line of each new connection: ``GET /twilio/media/<call_id>`` (the stream URL the
-voice webhook gave Twilio) is handed over, socket and all, to the worker process that will run
-the call (``runner.handover``), so the call's media never passes through the launcher. Every
-other request, and a stream no worker can take (full, draining), is served by the launcher as
-usual (a refused stream is closed with 1013 there).
+the request line of each new connection: ``GET /<carrier>/media/<call_id>`` (the stream URL
+the voice webhook gave the carrier) is handed over, socket and all, to the worker process
+that will run the call (``runner.handover``), so the call's media never passes through the
+launcher. Every other request, and a stream no worker can take (full, draining), is served by
+the launcher as usual (a refused stream is closed with 1013 there).
 
 The handover needs plain HTTP on this socket (TLS ends at the proxy or tunnel in front, as in
 every deployment we document).
@@ -20,7 +20,11 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_HEAD = 8192  # a request line longer than this is not one of ours: served normally
-_MEDIA = re.compile(rb"GET /twilio/media/([A-Za-z0-9_-]{1,64})(?:\?[^ ]*)? HTTP/1\.1\r\n")
+# Every carrier's stream URL (``launcher.carrier_routes``): handed over the same way.
+_CARRIERS = rb"(?:twilio|signalwire|telnyx|plivo)"
+_MEDIA = re.compile(
+    rb"GET /" + _CARRIERS + rb"/media/([A-Za-z0-9_-]{1,64})(?:\?[^ ]*)? HTTP/1\.1\r\n"
+)
 
 # Takes a call id, the connection's descriptor and the bytes already read; True once handed over.
 HandOver = Callable[[str, int, bytes], bool]

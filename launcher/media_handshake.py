@@ -1,4 +1,4 @@
-"""The start of a Twilio media stream, read strictly: in time, in shape, never a traceback.
+"""The start of a phone media stream (any carrier), read strictly: in time, in shape, no traceback.
 
 A stream socket is public until its ``start`` message shows a valid media token, so it gets
 ``MEDIA_HANDSHAKE_TIMEOUT_SECS`` to send it and at most ``MEDIA_UNAUTHENTICATED_MAX`` sockets may
@@ -25,7 +25,7 @@ TRY_AGAIN_LATER = 1013
 
 
 class HandshakeRefused(Exception):
-    """The stream's start was late, malformed or not a Twilio stream (``code``: close code)."""
+    """The stream's start was late, malformed or not the expected stream (``code``: close code)."""
 
     def __init__(self, code: int, reason: str):
         super().__init__(reason)
@@ -66,12 +66,24 @@ class PendingStreams:
             self.count -= 1
 
 
-async def read_start(websocket: Any, timeout: float) -> StreamStart:
+async def read_start(
+    websocket: Any,
+    timeout: float,
+    wire: str = "twilio",
+    url_params: dict[str, str] | None = None,
+) -> StreamStart:
     """Read the stream's ``connected`` and ``start`` (Pipecat's parser, cached on the socket).
 
+    Args:
+        websocket: The accepted stream.
+        timeout: Seconds the start may take.
+        wire: The kind of stream expected (``twilio``, ``telnyx``, ``plivo``).
+        url_params: The stream's parameters when its URL carries them (Telnyx, Plivo);
+            None: they are the ``start`` message's custom parameters (Twilio, SignalWire).
+
     Raises:
-        HandshakeRefused: Too late, binary, not JSON objects, not Twilio, or parameters that
-            are not all strings.
+        HandshakeRefused: Too late, binary, not JSON objects, not the expected wire, or
+            parameters that are not all strings.
     """
     try:
         kind, data = await asyncio.wait_for(parse_telephony_websocket(websocket), timeout)
@@ -82,9 +94,9 @@ async def read_start(websocket: Any, timeout: float) -> StreamStart:
     except Exception as exc:  # a malformed message anywhere in Pipecat's parse
         reason = f"malformed handshake ({type(exc).__name__})"
         raise HandshakeRefused(POLICY_VIOLATION, reason) from None
-    if kind != "twilio":
-        raise HandshakeRefused(POLICY_VIOLATION, f"not a Twilio media stream ({kind})")
-    params = data.body
+    if kind != wire:
+        raise HandshakeRefused(POLICY_VIOLATION, f"not a {wire} media stream ({kind})")
+    params = data.body if url_params is None else dict(url_params)
     if not isinstance(params, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in params.items()
     ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -16,12 +17,14 @@ from prometheus_client import (
     generate_latest,
 )
 
+from fleet.peers import REGISTRY, peers_of
 from launcher.auth import require_api_key
 
 router = APIRouter()
 
 _LAG_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
 _STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0)
+_BACKLOG_CAP = 10_000  # undelivered events counted per scrape, at most
 _LATENCY_BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 
 
@@ -97,6 +100,26 @@ class LauncherMetrics:
             buckets=_STAGE_BUCKETS,
             registry=self.registry,
         )
+        # --- admission and the fleet ---
+        self.calls_refused = Counter(
+            "switchboard_calls_refused",
+            "Calls refused before they started, by transport and reason (full, draining, "
+            "not_ready, not_configured)",
+            ["transport", "reason"],
+            registry=self.registry,
+        )
+        self.calls_moved = Counter(
+            "switchboard_calls_moved",
+            "Live calls of a dead host moved to another one (outcome: moved, failed)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.webhook_backlog = Gauge(
+            "switchboard_webhook_backlog",
+            "Webhook events not delivered (pending: will be retried; failed: gave up)",
+            ["status"],
+            registry=self.registry,
+        )
         # --- provider failover (processors/failovers.py) ---
         self.failovers = Counter(
             "switchboard_failovers",
@@ -138,12 +161,49 @@ class LauncherMetrics:
 
 
 @router.get("/metrics", include_in_schema=False, dependencies=[Depends(require_api_key)])
-async def metrics(request: Request) -> Response:
-    """Prometheus scrape endpoint (in production with the API key: Prometheus' bearer token)."""
+async def metrics(request: Request, scope: Literal["fleet", "host"] = "fleet") -> Response:
+    """Prometheus scrape endpoint (in production with the API key: Prometheus' bearer token).
+
+    In a fleet the answer is every live host's metrics, labelled ``host``, whichever launcher
+    answers: scrape the fleet's shared address as one target. ``?scope=host`` (and a request
+    from another host) gives this host's alone, for scraping each host as its own target.
+    """
+    body = await _host_metrics(request)
+    peers = peers_of(request)
+    if peers is not None and scope == "fleet":
+        from launcher.pooled_metrics import merge_hosts
+
+        fleet = await peers.ask_all("GET", "/metrics?scope=host")
+        texts: dict[str, str | None] = {peers.host_id: body.decode()}
+        texts.update((host, answer.text) for host, answer in fleet.answers)
+        texts.update((host, None) for host in fleet.unreachable if host != REGISTRY)
+        body = merge_hosts(texts)
+    return Response(content=body, media_type=CONTENT_TYPE_LATEST)
+
+
+def count_refusal(app: Any, transport: str, reason: str) -> None:
+    """Count a call refused before it started (``switchboard_calls_refused_total``)."""
+    app.state.metrics.calls_refused.labels(transport=transport, reason=reason).inc()
+
+
+async def _webhook_backlog(request: Request) -> None:
+    """Sample the outbox's undelivered events into the gauge (at scrape time)."""
+    gauge = request.app.state.metrics.webhook_backlog
+    for status in ("pending", "failed"):
+        try:
+            events = await request.app.state.storage.list_events(status, limit=_BACKLOG_CAP)
+        except Exception:  # storage away: the gauge keeps its last value
+            continue
+        gauge.labels(status=status).set(len(events))
+
+
+async def _host_metrics(request: Request) -> bytes:
+    """This host's metrics: the launcher's, and its workers' when calls run in workers."""
+    await _webhook_backlog(request)
     body = request.app.state.metrics.render()
     workers = getattr(request.app.state.runner, "live_workers", None)
     if workers is not None:  # calls run in worker processes: add their metrics
         from launcher.pooled_metrics import merge, scrape
 
         body = merge(body, await scrape(workers()))
-    return Response(content=body, media_type=CONTENT_TYPE_LATEST)
+    return body

@@ -11,7 +11,6 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request
 from loguru import logger
 from pydantic import BaseModel, Field, field_validator
@@ -23,11 +22,11 @@ from launcher.auth import require_api_key
 from launcher.readiness import require_ready
 from launcher.twilio_routes import masked
 from launcher.twilio_status import call_statuses
+from transports.twilio_rest import TwilioRestError, create_call
 
 router = APIRouter()
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-TWILIO_TIMEOUT_SECS = 10.0
 
 
 class OutboundCallRequest(BaseModel):
@@ -87,7 +86,7 @@ async def create_twilio_call(settings: Settings, to: str, persona: str) -> dict[
     Raises:
         HTTPException: 503 when not configured, 502 when Twilio refuses or cannot be reached.
     """
-    account_sid, token, caller_id = _twilio_config(settings)
+    caller_id = _twilio_config(settings)[2]  # (and every Twilio setting it needs is set)
     public = settings.public_url.rstrip("/")
     form = {
         "To": to,
@@ -97,34 +96,22 @@ async def create_twilio_call(settings: Settings, to: str, persona: str) -> dict[
         "StatusCallback": f"{public}/twilio/status",
         "StatusCallbackMethod": "POST",
     }
-    url = f"{settings.twilio_http_url}/2010-04-01/Accounts/{account_sid}/Calls.json"
     try:
-        async with httpx.AsyncClient(timeout=TWILIO_TIMEOUT_SECS) as client:
-            resp = await client.post(url, data=form, auth=(account_sid, token))
-    except httpx.HTTPError as exc:
-        logger.warning(f"outbound call to {masked(to)}: Twilio unreachable ({type(exc).__name__})")
-        raise HTTPException(status_code=502, detail="Twilio could not be reached") from None
-    body = _json(resp)
-    if resp.status_code >= 300:
-        message = body.get("message") or resp.text[:200]
+        return await create_call(settings, form)
+    except TwilioRestError as exc:
+        if exc.status_code is None:
+            logger.warning(f"outbound call to {masked(to)}: {exc}")
+            raise HTTPException(status_code=502, detail="Twilio could not be reached") from None
+        message = exc.body.get("message") or str(exc)
         logger.warning(
-            f"outbound call to {masked(to)}: Twilio HTTP {resp.status_code} "
-            f"code {body.get('code')}: {message}"
+            f"outbound call to {masked(to)}: Twilio HTTP {exc.status_code} "
+            f"code {exc.body.get('code')}: {message}"
         )
         raise HTTPException(
             status_code=502,
-            detail={"error": "Twilio refused the call", "twilio_status": resp.status_code,
-                    "twilio_code": body.get("code"), "message": message},
-        )  # fmt: skip
-    return body
-
-
-def _json(resp: httpx.Response) -> dict[str, Any]:
-    try:
-        data = resp.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+            detail={"error": "Twilio refused the call", "twilio_status": exc.status_code,
+                    "twilio_code": exc.body.get("code"), "message": message},
+        ) from None  # fmt: skip
 
 
 @router.post(

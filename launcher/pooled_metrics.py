@@ -1,9 +1,10 @@
-"""``/metrics`` when calls run in worker processes: the launcher's metrics plus the workers'.
+"""``/metrics`` with calls in worker processes, and across the hosts of a fleet.
 
-Per-call metrics (voice-to-voice, turn stages, memory recall) are observed where the call runs,
-so the launcher scrapes each worker and re-labels its samples with ``worker="<index>"``. A
-family the launcher has too (event-loop lag, calls started) is renamed ``switchboard_worker_*``
-so the two are never mixed.
+With workers: the launcher's metrics plus the workers'. Per-call metrics (voice-to-voice, turn
+stages, memory recall) are observed where the call runs, so the launcher scrapes each worker and
+re-labels its samples with ``worker="<index>"``. A family the launcher has too (event-loop lag,
+calls started) is renamed ``switchboard_worker_*`` so the two are never mixed. In a fleet: every
+host's metrics (its launcher's and workers'), each sample labelled ``host``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 PREFIX, WORKER_PREFIX = "switchboard_", "switchboard_worker_"
+HOST_UP = "switchboard_fleet_host_up"
 
 
 class _Families:
@@ -71,6 +73,35 @@ def merge(own: bytes, workers: dict[str, str]) -> bytes:
     ]
     registry = CollectorRegistry()
     registry.register(_Families([*launcher, *merged.values()]))  # type: ignore[arg-type]
+    return generate_latest(registry)
+
+
+def merge_hosts(hosts: dict[str, str | None]) -> bytes:
+    """Every host's exposition in one, each sample labelled ``host="<id>"``.
+
+    Args:
+        hosts: Host id → that host's own exposition text (None: it did not answer).
+
+    Returns:
+        One valid exposition text, with ``switchboard_fleet_host_up{host}`` (1: answered, 0: its
+        series are missing from this scrape).
+    """
+    merged: dict[str, Metric] = {}
+    up = GaugeMetricFamily(
+        HOST_UP, "1: the host answered this scrape, 0: it did not", labels=["host"]
+    )
+    for host, text in sorted(hosts.items()):
+        up.add_metric([host], 0 if text is None else 1)
+        for family in text_string_to_metric_families(text or ""):
+            target = merged.setdefault(
+                family.name, Metric(family.name, family.documentation, family.type)
+            )
+            target.samples.extend(
+                Sample(s.name, {**s.labels, "host": host}, s.value, s.timestamp)
+                for s in family.samples
+            )
+    registry = CollectorRegistry()
+    registry.register(_Families([*merged.values(), up]))  # type: ignore[arg-type]
     return generate_latest(registry)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import aiohttp
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 from livekit import api
 from loguru import logger
 from pipecat.runner.types import DailyRunnerArguments, LiveKitRunnerArguments, RunnerArguments
@@ -25,7 +26,9 @@ from assembly.call import new_call_id
 from assembly.persona import Persona
 from bots import UnknownPersonaError, get_persona
 from launcher.auth import require_api_key
+from launcher.metrics import count_refusal
 from launcher.readiness import require_ready
+from launcher.room_placement import forwarded_call_id, placed_elsewhere
 from providers.errors import MissingKeyError, ProviderError
 from runner.base import ActiveCall, CallRefused, CallRunner
 from transports.daily_rooms import DailyRooms
@@ -162,10 +165,10 @@ def _bot_body(call_id: str, req: RoomRequest) -> dict[str, Any]:
     return body
 
 
-def _ready(started: float, req: RoomRequest, active: ActiveCall, room: str) -> float:
+def _ready(started: float, req: RoomRequest, call_id: str, room: str) -> float:
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
     logger.info(
-        f"[{active.call_id}] room {room} ({req.transport}) ready: {req.persona} bot built and "
+        f"[{call_id}] room {room} ({req.transport}) ready: {req.persona} bot built and "
         f"starting {latency_ms:.0f} ms after the room request"
     )
     return latency_ms
@@ -174,8 +177,32 @@ def _ready(started: float, req: RoomRequest, active: ActiveCall, room: str) -> f
 async def _livekit_room(
     app: FastAPI, req: RoomRequest, persona: Persona, call_id: str, started: float
 ) -> dict[str, Any]:
+    answer = await livekit_room(
+        app, persona, call_id, req.metadata, req.user.id, req.user.name, _bot_body(call_id, req)
+    )
+    return {**answer, "start_latency_ms": _ready(started, req, call_id, answer["room"])}
+
+
+async def livekit_room(
+    app: FastAPI,
+    persona: Persona,
+    call_id: str,
+    metadata: dict[str, Any],
+    user_id: str | None,
+    user_name: str | None,
+    bot_body: dict[str, Any],
+) -> dict[str, Any]:
+    """Make a LiveKit room, the caller's token, and start the persona's bot in it.
+
+    Returns:
+        ``{call_id, room, url, token, transport, persona}``.
+
+    Raises:
+        HTTPException: 503 LiveKit not configured, 502 LiveKit refused or is unreachable,
+            429 full (the room is deleted again when the bot cannot start).
+    """
     rooms = livekit_or_503(app)
-    shared = {"persona": persona.name, "call_id": call_id, "metadata": req.metadata}
+    shared = {"persona": persona.name, "call_id": call_id, "metadata": metadata}
     try:
         room = await rooms.create_room(call_id, metadata=shared)
     except api.TwirpError as exc:
@@ -185,17 +212,13 @@ async def _livekit_room(
         logger.error(f"[{call_id}] LiveKit unreachable: {exc}")
         raise HTTPException(502, f"LiveKit is unreachable: {type(exc).__name__}") from None
     token = rooms.user_token(
-        room,
-        identity=req.user.id or f"user-{call_id}",
-        name=req.user.name or "Caller",
-        metadata=shared,
+        room, identity=user_id or f"user-{call_id}", name=user_name or "Caller", metadata=shared
     )
     try:
-        active = await start_livekit_bot(app, rooms, persona, room, _bot_body(call_id, req))
+        active = await start_livekit_bot(app, rooms, persona, room, bot_body)
     except BaseException:
         await _quietly(rooms.delete_room(room), call_id)
         raise
-    latency = _ready(started, req, active, room)
     return {
         "call_id": active.call_id,
         "room": room,
@@ -203,7 +226,6 @@ async def _livekit_room(
         "token": token,
         "transport": "livekit",
         "persona": persona.name,
-        "start_latency_ms": latency,
     }
 
 
@@ -229,7 +251,7 @@ async def _daily_room(
     except BaseException:
         await _quietly(daily.delete_room(room.name), call_id)
         raise
-    latency = _ready(started, req, active, room.name)
+    latency = _ready(started, req, active.call_id, room.name)
     return {
         "call_id": active.call_id,
         "room": room.name,
@@ -248,8 +270,8 @@ async def _quietly(cleanup: Any, call_id: str) -> None:
         logger.warning(f"[{call_id}] could not delete the room after a failed start: {exc}")
 
 
-@router.post("/rooms", dependencies=[Depends(require_api_key)])
-async def create_room(req: RoomRequest, request: Request) -> dict[str, Any]:
+@router.post("/rooms", dependencies=[Depends(require_api_key)], response_model=None)
+async def create_room(req: RoomRequest, request: Request) -> dict[str, Any] | JSONResponse:
     """Make a room, a token for the caller, and start the persona's bot in the room.
 
     Returns:
@@ -261,8 +283,17 @@ async def create_room(req: RoomRequest, request: Request) -> dict[str, Any]:
     """
     started = time.perf_counter()
     persona = persona_or_404(req.persona)
-    require_ready(request.app, persona)
-    check_admission(request.app.state.runner)
-    call_id = new_call_id()
-    build = _daily_room if req.transport == "daily" else _livekit_room
-    return await build(request.app, req, persona, call_id, started)
+    try:
+        require_ready(request.app, persona)
+        call_id = forwarded_call_id(request) or new_call_id()
+        elsewhere = await placed_elsewhere(request, call_id)  # a fleet: maybe another host's
+        if elsewhere is not None:
+            return elsewhere
+        check_admission(request.app.state.runner)
+        build = _daily_room if req.transport == "daily" else _livekit_room
+        return await build(request.app, req, persona, call_id, started)
+    except HTTPException as exc:
+        if exc.status_code in (429, 503):  # full or draining; not ready or not configured
+            reason = "full" if exc.status_code == 429 else "not_ready"
+            count_refusal(request.app, req.transport, reason)
+        raise

@@ -20,6 +20,7 @@ from launcher.auth import require_api_key
 from launcher.client_limits import limit_webhooks
 from launcher.media_stream import media_tokens, serve_stream
 from launcher.media_tokens import TOKEN_PARAM
+from launcher.metrics import count_refusal
 from launcher.readiness import problems_of
 from launcher.twilio_signature import require_twilio_signature
 from launcher.twilio_status import call_statuses
@@ -60,22 +61,52 @@ async def _admit(request: Request, call_id: str) -> tuple[CallRefused | None, st
     return None, slot.url
 
 
-def twiml_stream(base_url: str, params: dict[str, str]) -> str:
+def twiml_stream(base_url: str, params: dict[str, str], hold_secs: int = 0) -> str:
     """TwiML that connects the call's audio to our media websocket (its URL names the call).
 
     Args:
         base_url: The public URL of the host that will run the call.
         params: The stream's custom parameters (``call_id`` among them).
+        hold_secs: In a fleet, how long Twilio keeps the line after the stream breaks (its
+            host died) without our hang-up: time for another host to take the call over
+            (``launcher.call_rescue``). A call that ends normally is hung up over REST first.
     """
     stream_url = f"{ws_url(base_url, 'PUBLIC_URL')}/twilio/media/{params['call_id']}"
     parameters = "".join(
         f"<Parameter name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in params.items() if v
     )
+    hold = f'<Pause length="{hold_secs}"/>' if hold_secs > 0 else ""
     return (
         '<?xml version="1.0" encoding="UTF-8"?><Response><Connect>'
         f"<Stream url={quoteattr(stream_url)}>{parameters}</Stream>"
-        "</Connect></Response>"
+        f"</Connect>{hold}</Response>"
     )
+
+
+def stream_answer(
+    app: Any, base_url: str, call_id: str, persona: str, params: dict[str, str]
+) -> str:
+    """The TwiML that streams ``call_id`` to the host at ``base_url``, with its media token.
+
+    Args:
+        app: The launcher app (its media tokens, fleet and settings).
+        base_url: The public URL of the host that will run the call.
+        call_id: Our id for the call.
+        persona: The persona that answers.
+        params: The other stream parameters (numbers, tenant, ``resumed_from``...).
+    """
+    params = {"persona": persona, "call_id": call_id, **params}
+    identity = {k: v for k, v in params.items() if v and k not in ("call_id", "persona")}
+    params[TOKEN_PARAM] = media_tokens(app).issue(call_id, persona, identity)
+    return twiml_stream(base_url, params, rescue_hold_secs(app))
+
+
+def rescue_hold_secs(app: Any) -> int:
+    """Seconds Twilio holds a call whose stream broke (0 without a fleet: nobody rescues it)."""
+    if app.state.fleet is None:
+        return 0
+    settings: Settings = app.state.settings
+    return int(settings.fleet_host_ttl_secs + 3 * settings.fleet_heartbeat_secs) + 5
 
 
 def twiml_apology(message: str) -> str:
@@ -105,12 +136,14 @@ async def voice_webhook(request: Request) -> Response:
         persona = get_persona(name)
     except UnknownPersonaError:
         logger.warning(f"twilio voice {call_sid or '-'} to {masked(called)}: unknown persona")
+        count_refusal(request.app, "twilio", "not_configured")
         return _xml(twiml_apology(NOT_CONFIGURED))
     if problems := problems_of(request.app, persona.name):
         logger.error(
             f"twilio voice {call_sid or '-'}: {persona.name} cannot take calls: "
             f"{'; '.join(problems)}"
         )
+        count_refusal(request.app, "twilio", "not_ready")
         return _xml(twiml_apology(NOT_READY))
     statuses = call_statuses(request.app)
     call_id = statuses.pending_call_id(call_sid) or new_call_id()
@@ -120,19 +153,16 @@ async def voice_webhook(request: Request) -> Response:
             f"twilio voice {call_sid or '-'} from {masked(caller)}: refused, launcher is "
             f"{refused.reason}"
         )
+        count_refusal(request.app, "twilio", refused.reason)
         return _xml(twiml_apology(APOLOGIES.get(refused.reason, APOLOGIES["draining"])))
     statuses.link(call_sid, call_id, persona=persona.name)
     params = {
-        "persona": persona.name,
-        "call_id": call_id,
         "from_number": caller,
         "to_number": called,
         "tenant": request.query_params.get("tenant", ""),  # ?tenant= on the webhook URL
     }
-    identity = {k: v for k, v in params.items() if v and k not in ("call_id", "persona")}
-    params[TOKEN_PARAM] = media_tokens(request.app).issue(call_id, persona.name, identity)
     logger.info(f"twilio voice {call_sid or '-'} from {masked(caller)}: {persona.name} {call_id}")
-    return _xml(twiml_stream(base_url, params))
+    return _xml(stream_answer(request.app, base_url, call_id, persona.name, params))
 
 
 @router.websocket("/twilio/media")

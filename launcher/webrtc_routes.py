@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from bots import UnknownPersonaError, get_persona
 from launcher.client_limits import ClientLimits, check_rate, client_of
+from launcher.metrics import count_refusal
 from launcher.readiness import require_ready
 from launcher.sessions import call_identity
 from runner.base import BadOffer, CallRefused
@@ -49,7 +50,10 @@ def loopback_only_ice() -> None:
 
 
 _SDP_NEEDS = (
-    ("v=0", "v=0"), ("an m= line", "m="), ("ice-ufrag", "a=ice-ufrag:"), ("ice-pwd", "a=ice-pwd:")
+    ("v=0", "v=0"),
+    ("an m= line", "m="),
+    ("ice-ufrag", "a=ice-ufrag:"),
+    ("ice-pwd", "a=ice-pwd:"),
 )
 
 
@@ -63,9 +67,7 @@ def check_offer(body: OfferBody) -> None:
         raise HTTPException(status_code=400, detail=f"type must be 'offer', not {body.type[:20]!r}")
     lines = body.sdp.replace("\r\n", "\n").split("\n")
     missing = [
-        what
-        for what, prefix in _SDP_NEEDS
-        if not any(line.startswith(prefix) for line in lines)
+        what for what, prefix in _SDP_NEEDS if not any(line.startswith(prefix) for line in lines)
     ]
     if missing:
         raise HTTPException(status_code=400, detail=f"not an SDP offer: no {', '.join(missing)}")
@@ -92,7 +94,11 @@ async def offer(body: OfferBody, request: Request) -> dict[str, str] | None:
         persona = get_persona(name)
     except UnknownPersonaError as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
-    require_ready(request.app, persona)  # a clear 503 before any media, never a silent call
+    try:
+        require_ready(request.app, persona)  # a clear 503 before any media, never a silent call
+    except HTTPException:
+        count_refusal(request.app, "webrtc", "not_ready")
+        raise
     data["persona"] = persona.name
     runner = request.app.state.runner
     client = client_of(request)
@@ -103,6 +109,7 @@ async def offer(body: OfferBody, request: Request) -> dict[str, str] | None:
                 persona, {**body.model_dump(), "request_data": data}, client=client
             )
         except CallRefused as exc:
+            count_refusal(request.app, "webrtc", exc.reason)
             raise HTTPException(status_code=429, detail=str(exc), headers=_retry(exc)) from None
         except BadOffer as exc:
             raise HTTPException(status_code=exc.status, detail=exc.detail) from None

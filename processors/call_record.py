@@ -43,6 +43,13 @@ def call_record(call: Call, host: str = "") -> CallRecord:
     )
 
 
+def moved_record(earlier: CallRecord, host: str) -> CallRecord:
+    """The row of a call that moved to ``host``: every host that ran it, in order."""
+    hosts = list(earlier.metadata.get("hosts") or [earlier.metadata.get("host") or "?"])
+    metadata = {**earlier.metadata, "host": host, "hosts": [*hosts, host]}
+    return earlier.model_copy(update={"metadata": metadata, "status": "active"})
+
+
 def public_call(record: CallRecord) -> dict[str, Any]:
     """A call row as webhook data (JSON-ready)."""
     return record.model_dump(mode="json")
@@ -58,12 +65,26 @@ class CallRecordPlugin(CallPlugin):
         self._records: dict[str, CallRecord] = {}
 
     async def attach(self, call: Call) -> None:
-        """Create the row and queue ``call.started``; watch for the caller to connect."""
+        """Create the row and queue ``call.started``; watch for the caller to connect.
+
+        A call moved here from a host that died (``resumed_from``) keeps its row: this host is
+        added to ``metadata.hosts`` and no second ``call.started`` is sent.
+        """
         record = call_record(call, self._settings.host_name)
         call_id = record.id
-        self._records[call_id] = record
         writer = writer_for(call)
         storage, settings = self._storage, self._settings
+        resumed_from = call.ctx.metadata.get("resumed_from")
+        earlier = await storage.get_call(call_id) if resumed_from else None
+        if earlier is not None:
+            record = moved_record(earlier, self._settings.host_name)
+            self._records[call_id] = record
+            moved = {"metadata": record.metadata, "status": "active"}
+            writer.submit("moved call", lambda: storage.update_call(call_id, **moved))
+            if record.answered_at is None:
+                self._watchers[call_id] = asyncio.create_task(self._answered(call))
+            return
+        self._records[call_id] = record
 
         async def started() -> None:
             await enqueue(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pipecat.pipeline.service_switcher import ServiceSwitcher
 from pipecat.processors.frame_processor import FrameProcessor
 
-from providers.failover import FailoverLLM, FaultFailover
+from providers.failover import FailoverLLM
 from providers.stt_takeover import STTSwitcher
+from providers.tts_failover import TTSSwitcher
 
 
 def members(stage: FrameProcessor | None) -> list[FrameProcessor]:
@@ -30,8 +31,8 @@ def with_backup(
         stage: ``stt``, ``llm`` or ``tts``.
         primary: The persona's service.
         backup: The backup service, or None.
-        probe_secs: LLM only: how often to probe a primary the call switched away from.
-        probe_timeout_secs: LLM only: how long a probe may take.
+        probe_secs: How often to probe a primary the call switched away from.
+        probe_timeout_secs: How long a probe may take.
 
     Returns:
         What goes in the pipeline for that stage.
@@ -42,6 +43,7 @@ def with_backup(
         return FailoverLLM(
             [primary, backup], probe_secs=probe_secs, probe_timeout_secs=probe_timeout_secs
         )
+    probe = {"probe_secs": probe_secs, "probe_timeout_secs": probe_timeout_secs}
     if stage == "stt":
-        return STTSwitcher([primary, backup])
-    return ServiceSwitcher([primary, backup], strategy_type=FaultFailover)
+        return STTSwitcher([primary, backup], **probe)
+    return TTSSwitcher([primary, backup], **probe)

@@ -56,6 +56,23 @@ class ResilientDeepgramSTTService(DeepgramSTTService):
         self._down_since = None
         return audio
 
+    async def probe(self) -> bool:
+        """Whether the socket is up; if nobody is reconnecting it, start a reconnect.
+
+        A service written off after failed reconnects is made usable again once it connects.
+
+        Returns:
+            Whether the service can transcribe now.
+        """
+        if self._connection is not None:
+            if not self.is_usable:
+                await self.set_usable(True)
+            return True
+        task = self._connection_task
+        if self._recovery is None and (task is None or task.done()):
+            self._recovery = self.create_task(self._recover(), f"{self}::recover")
+        return False
+
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:
         """Send the audio (after any kept while the socket was down), or keep it.
 

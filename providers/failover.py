@@ -11,8 +11,10 @@ to the backup, and the caller hears one reply (the failed attempt's empty respon
 passed on, so the reply watch does not apologise for it). While on the backup, the primary
 is probed in the background every ``probe_secs`` with a one-word request, and the call
 switches back once it answers. The STT's backup also takes over, with the caller's audio the
-primary kept, when the primary's socket stays down (``providers.stt_takeover``). STT and TTS
-stay on their backup for the rest of the call; the next call starts on the primary again.
+primary kept, when the primary's socket stays down (``providers.stt_takeover``); the TTS's
+backup says what the failed TTS left unsaid (``providers.tts_failover``). The STT and TTS
+primaries are probed too, and the call goes back to them at a quiet moment
+(``providers.reprobe``).
 """
 
 from __future__ import annotations
@@ -103,7 +105,22 @@ class LLMFaultFailover(FaultFailover):
     faults_to_switch = 1
 
 
-class FailoverLLM(LLMSwitcher):
+class ProbeOwner:
+    """Mixin for a switcher that probes its primary in one background task (``_probe``).
+
+    The task is cancelled with the processor; put the mixin before the Pipecat base class.
+    """
+
+    _probe: asyncio.Task | None = None
+
+    async def cleanup(self) -> None:
+        """Stop probing."""
+        if self._probe is not None:
+            await self.cancel_task(self._probe)  # type: ignore[attr-defined]
+        await super().cleanup()  # type: ignore[misc]
+
+
+class FailoverLLM(ProbeOwner, LLMSwitcher):
     """An ``LLMSwitcher`` that answers a failed turn on the backup and re-probes the primary.
 
     Args:
@@ -188,9 +205,3 @@ class FailoverLLM(LLMSwitcher):
                     await self.strategy.switch_back(primary)
         finally:
             self._probe = None
-
-    async def cleanup(self) -> None:
-        """Stop probing."""
-        if self._probe is not None:
-            await self.cancel_task(self._probe)
-        await super().cleanup()

@@ -62,13 +62,15 @@ def _elevenlabs(spec: ServiceSpec, s: Settings, language: str, closers: Closers)
 def _cartesia(spec: ServiceSpec, s: Settings, language: str, closers: Closers) -> Any:
     from pipecat.services.cartesia.tts import CartesiaTTSService, GenerationConfig
 
+    from providers.cartesia_tts import ResilientCartesiaTTSService
+
     spec, extra = _aggregation(spec)
     options = dict(spec.options)
     generation = {k: options.pop(k) for k in ("speed", "volume", "emotion") if k in options}
     if generation:
         options["generation_config"] = GenerationConfig(**generation)
     spec = spec.model_copy(update={"options": options})
-    return CartesiaTTSService(
+    return ResilientCartesiaTTSService(  # a socket dropped mid-reply finishes the reply
         api_key=require(s.cartesia_api_key, "CARTESIA_API_KEY", "the cartesia TTS"),
         url=s.cartesia_tts_ws_url,
         settings=settings_for(

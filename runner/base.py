@@ -54,9 +54,10 @@ class ActiveCall:
 
     def _live_details(self) -> dict[str, Any]:
         call = self.call
+        messages = call.context.get_messages()
         transcript = [
             {"role": m.get("role"), "text": m.get("content")}
-            for m in call.context.get_messages()
+            for m in messages
             if isinstance(m, dict)
             and m.get("role") in ("user", "assistant")
             and isinstance(m.get("content"), str)
@@ -64,6 +65,7 @@ class ActiveCall:
         ]
         return {
             "transcript": transcript,
+            "tool_calls": tool_calls(messages),
             "turn_latency_secs": [round(x, 3) for x in call.turn_latencies],
             "first_speech_secs": call.first_speech_secs,
             **_plugin_details(call),
@@ -84,11 +86,39 @@ class ActiveCall:
             "caller_number": ctx.caller_number if ctx else None,
             "room": ctx.room if ctx else None,
             "called_number": ctx.called_number if ctx else None,
+            "tenant": ctx.tenant if ctx else None,
+            "provider_call_id": ctx.provider_call_id if ctx else None,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "end_reason": self.end_reason,
             "active": self.ended_at is None,
         }
+
+
+def tool_calls(messages: list[Any]) -> list[dict[str, Any]]:
+    """The tool calls in an LLM context, in order, each with its result once it came back.
+
+    Returns:
+        ``[{"id", "name", "arguments", "result"}]``; ``result`` is the tool message's content
+        (``"IN_PROGRESS"`` while the tool runs), or None when there is none.
+    """
+    calls: dict[str, dict[str, Any]] = {}
+    for m in messages:
+        if not isinstance(m, dict):
+            continue
+        if m.get("role") == "assistant":
+            for tc in m.get("tool_calls") or []:
+                function = tc.get("function") or {}
+                call_id = str(tc.get("id"))
+                calls[call_id] = {
+                    "id": call_id,
+                    "name": function.get("name"),
+                    "arguments": function.get("arguments"),
+                    "result": None,
+                }
+        elif m.get("role") == "tool" and str(m.get("tool_call_id")) in calls:
+            calls[str(m.get("tool_call_id"))]["result"] = m.get("content")
+    return list(calls.values())
 
 
 def _plugin_details(call: Any) -> dict[str, Any]:

@@ -236,6 +236,8 @@ class WorkerPoolRunner(OfferForwarding, CallRegistry):
             transport=TransportKind.TWILIO,
             caller_number=data.get("caller_number"),
             called_number=data.get("called_number"),
+            tenant=str(data.get("tenant") or "default"),
+            provider_call_id=data.get("provider_call_id"),
         )
         self._track(worker, ctx.persona, ctx, pending.handed_at)
 

@@ -59,10 +59,13 @@ class OfferForwarding:
                 raise
             answer = response.json()
             self._pc_owner[answer["pc_id"]] = worker
-            ctx = CallContext(
+            ctx = CallContext(  # who the call is, as the worker has it (calls API, console)
                 call_id=data["call_id"],
                 persona=persona.name,
                 transport=TransportKind.WEBRTC,
+                tenant=str(data.get("tenant") or "default"),
+                user_id=data.get("user_id"),
+                user_name=data.get("user_name"),
             )
             active = self._track(worker, ctx.persona, ctx, started, appear_within=30.0)
             active.client = client

@@ -1,8 +1,9 @@
 """A tenant's ``agent_configs`` row overrides the persona file when a call starts.
 
-Prompt, greeting, voice (id and settings), providers, declarative webhook tools and the
-recording flag come from the row when it sets them; ``None`` or empty keeps the persona's
-value. A disabled row refuses the call.
+Prompt, greeting, voice (id and settings), providers, declarative webhook tools, the
+recording flag and turn-taking settings come from the row when it sets them; ``None`` or empty
+keeps the persona's value. A disabled row refuses the call. Rows are read when each call starts
+(never cached), so an edit through the agents API applies to the next call in every process.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from loguru import logger
 from pydantic import ValidationError
 
-from assembly.persona import Persona
+from assembly.persona import Persona, TurnSettings
 from providers.spec import ServiceSpec
 from storage.base import AgentConfig, Storage
 
@@ -77,7 +78,21 @@ def override(persona: Persona, config: AgentConfig) -> Persona:
         changes["webhook_tools"] = tuple(dict(tool) for tool in config.tools)
     if config.recording is not None:
         changes["recording"] = config.recording
+    if config.turns:
+        changes["turns"] = turn_settings(persona.turns, config.turns)
     return persona.with_overrides(**changes)
+
+
+def turn_settings(current: TurnSettings, change: dict[str, Any]) -> TurnSettings:
+    """The persona's turn settings with the row's fields changed (validated as a whole).
+
+    Raises:
+        TenantConfigError: A field is unknown or out of range.
+    """
+    try:
+        return TurnSettings.model_validate({**current.model_dump(), **change})
+    except ValidationError as exc:
+        raise TenantConfigError(f"turns is not valid: {exc}") from exc
 
 
 async def apply_tenant_config(storage: Storage | None, persona: Persona, tenant: str) -> Persona:

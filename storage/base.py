@@ -47,6 +47,7 @@ class AgentConfig(Record):
     tools: list[dict[str, Any]] = Field(default_factory=list)  # declarative webhook tools
     webhook_urls: list[str] = Field(default_factory=list)
     recording: bool | None = None
+    turns: dict[str, Any] = Field(default_factory=dict)  # TurnSettings fields to change
     enabled: bool = True
     updated_at: datetime = Field(default_factory=now)
 
@@ -214,6 +215,14 @@ class Storage(ABC):
     @abstractmethod
     async def put_agent_config(self, config: AgentConfig) -> None:
         """Insert or replace the row for (tenant, persona)."""
+
+    @abstractmethod
+    async def list_agent_configs(self, tenant: str | None = None) -> list[AgentConfig]:
+        """Every row (or one tenant's), disabled ones too, by tenant then persona."""
+
+    @abstractmethod
+    async def delete_agent_config(self, tenant: str, persona: str) -> bool:
+        """Delete the row for (tenant, persona); whether there was one."""
 
     # --- calls -------------------------------------------------------------------------------
     @abstractmethod

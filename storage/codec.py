@@ -25,6 +25,7 @@ JSON_COLUMNS = frozenset(
         "providers",
         "tools",
         "webhook_urls",
+        "turns",
         "cost",
         "analysis",
         "latency",

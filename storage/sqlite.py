@@ -113,6 +113,17 @@ class SQLiteStorage(Storage):
             f"ON CONFLICT (tenant, persona) DO UPDATE SET {updates}",
         )
 
+    async def list_agent_configs(self, tenant: str | None = None) -> list[AgentConfig]:
+        """Every row (or one tenant's), disabled ones too, by tenant then persona."""
+        where, params = ("WHERE tenant = ?", (tenant,)) if tenant is not None else ("", ())
+        sql = f"SELECT * FROM agent_configs {where} ORDER BY tenant, persona"
+        return await self._select(AgentConfig, sql, params)
+
+    async def delete_agent_config(self, tenant: str, persona: str) -> bool:
+        """Delete the row for (tenant, persona); whether there was one."""
+        sql = "DELETE FROM agent_configs WHERE tenant = ? AND persona = ?"
+        return bool(await self.db.run(self._write, sql, [tenant, persona]))
+
     # --- calls -------------------------------------------------------------------------------
     async def create_call(self, call: CallRecord) -> None:
         """Insert a new call (a duplicate id is a ValueError)."""

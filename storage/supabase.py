@@ -129,14 +129,8 @@ class SupabaseStorage(Storage):
     # --- tenant configuration ------------------------------------------------------------------
     async def get_agent_config(self, tenant: str, persona: str) -> AgentConfig | None:
         """The row for (tenant, persona), enabled or not, or None."""
-        query = (
-            self.client.table("agent_configs")
-            .select("*")
-            .eq("tenant", tenant)
-            .eq("persona", persona)
-            .limit(1)
-        )
-        rows = await self._rows(AgentConfig, query, "agent_configs")
+        query = self.client.table("agent_configs").select("*").eq("tenant", tenant)
+        rows = await self._rows(AgentConfig, query.eq("persona", persona), "agent_configs")
         return rows[0] if rows else None
 
     async def put_agent_config(self, config: AgentConfig) -> None:
@@ -146,6 +140,19 @@ class SupabaseStorage(Storage):
             row, on_conflict="tenant,persona", returning=MINIMAL
         )
         await self._run(query, "agent_configs")
+
+    async def list_agent_configs(self, tenant: str | None = None) -> list[AgentConfig]:
+        """Every row (or one tenant's), disabled ones too, by tenant then persona."""
+        query = self.client.table("agent_configs").select("*")
+        if tenant is not None:
+            query = query.eq("tenant", tenant)
+        query = query.order("tenant").order("persona")
+        return await self._rows(AgentConfig, query, "agent_configs")
+
+    async def delete_agent_config(self, tenant: str, persona: str) -> bool:
+        """Delete the row for (tenant, persona); whether there was one."""
+        query = self.client.table("agent_configs").delete().eq("tenant", tenant)
+        return bool(await self._run(query.eq("persona", persona), "agent_configs"))
 
     # --- calls -------------------------------------------------------------------------------
     async def create_call(self, call: CallRecord) -> None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from tools.call_control import end_call
 from tools.client import DEVICE_TOOLS, client_spec
+from tools.email_tools import send_booking_confirmation, send_email
 from tools.messages import schedule_callback, send_to_voicemail, take_message
 from tools.scheduling import book_appointment, check_availability
+from tools.screenshot import SPEC as SCREENSHOT
 from tools.spec import ToolSpec, from_function
-from tools.transfer import transfer_call
+from tools.transfer import transfer_call, transfer_immediate
 
 # Tools that say something themselves get no "one moment" filler.
 _FUNCTIONS: dict[str, ToolSpec] = {
@@ -22,13 +24,17 @@ _FUNCTIONS: dict[str, ToolSpec] = {
     for spec in (
         from_function(end_call, speaks=True),
         from_function(transfer_call, speaks=True),
+        from_function(transfer_immediate, speaks=True),  # no filler: nothing is said
         from_function(send_to_voicemail, speaks=True),
         from_function(take_message),
         from_function(schedule_callback),
         from_function(check_availability),
         from_function(book_appointment),
+        from_function(send_email),
+        from_function(send_booking_confirmation),
     )
 }
+_FUNCTIONS[SCREENSHOT.name] = SCREENSHOT  # a client tool whose answer is an image
 _CLIENT_NAMES = frozenset(tool.name for tool in DEVICE_TOOLS)
 
 TOOLS: frozenset[str] = frozenset(_FUNCTIONS) | _CLIENT_NAMES

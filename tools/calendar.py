@@ -2,8 +2,10 @@
 
 :class:`Calendar` is what the scheduling tools need; :class:`StorageCalendar` is the default,
 backed by the ``appointments`` table of our storage, with business hours and a slot length.
-A real calendar (Google, Cal.com...) is another class with the same two methods, put in the
-call's resources under ``"calendar"``.
+Another calendar is another class with the same members: :class:`tools.google_calendar.
+GoogleCalendar` for tenants listed in ``GOOGLE_CALENDAR_TENANTS`` (chosen by
+``tools.scheduling.calendar_for``), or any object put in the call's resources under
+``"calendar"``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ or Daily data messages):
 
 The answer is awaited for ``CLIENT_TOOL_TIMEOUT_SECS``; no answer, or a call without an app
 (phone, local mic), gives the LLM ``{"error": ...}``. The launcher's page answers
-``get_battery_level`` and ``get_location``, and says it cannot do the others.
+``get_battery_level``, ``get_location``, ``set_flashlight`` and ``vibrate`` where the browser
+can (``launcher/static/client_tools.js``), and otherwise says honestly that it cannot.
+``take_screenshot`` (``tools.screenshot``) uses this bridge and puts the answer in as an image.
 """
 
 from __future__ import annotations

@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from datetime import date, datetime, time
 from typing import Any
 
 from pipecat.services.llm_service import FunctionCallParams
 
 from tools.calendar import BusinessHours, Calendar, SlotUnavailableError, StorageCalendar
+from tools.email_tools import remember_booking
+from tools.google_calendar import GoogleCalendar
 
 MAX_TIMES_SAID = 8  # a spoken answer lists a few times, not a whole day
 
 
-def calendar_for(params: FunctionCallParams) -> tuple[Calendar, Any]:
-    """The call's calendar (``resources["calendar"]``, else the storage calendar) and call."""
+async def calendar_for(params: FunctionCallParams) -> tuple[Calendar, Any]:
+    """The call's calendar and call.
+
+    ``resources["calendar"]`` if set; else the tenant's Google Calendar when
+    ``GOOGLE_CALENDAR_TENANTS`` lists the tenant (opened once per call, then kept in the
+    resources); else the storage-backed calendar (the default).
+    """
     resources = params.app_resources or {}
     call = resources.get("call")
     calendar = resources.get("calendar")
-    if calendar is None:
-        storage = resources.get("storage")
-        if storage is None:
-            raise RuntimeError("no calendar or storage on this call")
-        settings = resources.get("settings")
-        hours = BusinessHours.from_settings(settings) if settings is not None else None
-        tenant = call.ctx.tenant if call is not None else "default"
-        calendar = StorageCalendar(storage, tenant, hours)
-    return calendar, call
+    if calendar is not None:
+        return calendar, call
+    settings = resources.get("settings")
+    tenant = call.ctx.tenant if call is not None else "default"
+    if tenant in (getattr(settings, "google_calendar_tenants", None) or {}):
+        calendar = await GoogleCalendar.open(settings, tenant)
+        if isinstance(resources, MutableMapping):
+            resources["calendar"] = calendar
+        return calendar, call
+    storage = resources.get("storage")
+    if storage is None:
+        raise RuntimeError("no calendar or storage on this call")
+    hours = BusinessHours.from_settings(settings) if settings is not None else None
+    return StorageCalendar(storage, tenant, hours), call
 
 
 def _day(value: str) -> date:
@@ -38,7 +51,7 @@ async def check_availability(params: FunctionCallParams, date: str) -> None:
     Args:
         date: The day, as YYYY-MM-DD.
     """
-    calendar, _ = calendar_for(params)
+    calendar, _ = await calendar_for(params)
     try:
         day = _day(date)
     except ValueError:
@@ -67,7 +80,7 @@ async def book_appointment(
         name: The caller's name.
         phone: The caller's phone number.
     """
-    calendar, call = calendar_for(params)
+    calendar, call = await calendar_for(params)
     try:
         day, at = _day(date), _clock(time)
     except ValueError:
@@ -87,6 +100,7 @@ async def book_appointment(
             }
         )
         return
+    remember_booking(params, appointment)  # for send_booking_confirmation
     await params.result_callback(
         {
             "status": "booked",

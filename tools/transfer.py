@@ -1,8 +1,14 @@
-"""``transfer_call``: hand the caller to a person, the way each transport can.
+"""``transfer_call`` and ``transfer_immediate``: hand the caller to a person.
+
+``transfer_call`` is the announced transfer; ``transfer_immediate`` the cold one (no
+``<Say>``, nothing spoken by the bot). Each transport hands the call over the way it can:
 
 - Twilio: a REST update of the live call with new TwiML, ``<Say>`` the announcement (optional,
   ``TRANSFER_ANNOUNCEMENT``) then ``<Dial>`` ``TRANSFER_NUMBER``. Twilio ends our media stream;
   our pipeline then ends *without* the usual REST hang-up, which would drop the transfer.
+- SignalWire, Telnyx, Plivo (``metadata.carrier``): their REST API
+  (``transports.carrier_rest.transfer``); Telnyx's Call Control transfer says nothing, so an
+  announced transfer there is not announced.
 - LiveKit SIP: ``SIP.TransferSIPParticipant`` (a SIP REFER) of the caller's SIP participant.
 - Browser, app or local calls: there is no phone line to hand over, so the bot says so
   clearly and the call goes on.
@@ -13,46 +19,25 @@ from __future__ import annotations
 from typing import Any
 from xml.sax.saxutils import escape
 
-import httpx
 from loguru import logger
 from pipecat.frames.frames import EndWorkerFrame, TTSSpeakFrame
 from pipecat.services.llm_service import FunctionCallParams, FunctionCallResultProperties
 
 from assembly.end_reason import EndReason
+from transports.carrier_rest import transfer as carrier_transfer
 from transports.kinds import TransportKind
+from transports.twilio_rest import update_call_twiml
 
 REFUSAL = (
     "I cannot transfer a browser call to a person, but I am happy to keep helping you here, "
     "or to take a message."
 )
-TWILIO_TIMEOUT_SECS = 10.0
 
 
 def transfer_twiml(number: str, announcement: str | None) -> str:
     """The TwiML the live call is updated with."""
     say = f"<Say>{escape(announcement)}</Say>" if announcement else ""
     return f"<Response>{say}<Dial>{escape(number)}</Dial></Response>"
-
-
-async def twilio_transfer(settings: Any, call_sid: str, number: str) -> None:
-    """Update the live Twilio call so it dials ``number`` (after the announcement).
-
-    Raises:
-        RuntimeError: Twilio is not configured, or refused the update.
-    """
-    if not (settings.twilio_account_sid and settings.twilio_auth_token):
-        raise RuntimeError("TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set")
-    sid = settings.twilio_account_sid
-    url = f"{settings.twilio_http_url}/2010-04-01/Accounts/{sid}/Calls/{call_sid}.json"
-    twiml = transfer_twiml(number, settings.transfer_announcement or None)
-    async with httpx.AsyncClient(timeout=TWILIO_TIMEOUT_SECS) as client:
-        resp = await client.post(
-            url,
-            data={"Twiml": twiml},
-            auth=(sid, settings.twilio_auth_token.get_secret_value()),
-        )
-    if resp.status_code >= 300:
-        raise RuntimeError(f"Twilio refused the transfer (HTTP {resp.status_code})")
 
 
 async def livekit_sip_transfer(settings: Any, room: str, identity: str, number: str) -> None:
@@ -96,16 +81,35 @@ async def transfer_call(params: FunctionCallParams, reason: str) -> None:
         reason: Why the caller wants a person, in a few words.
     """
     resources = params.app_resources or {}
+    settings = resources.get("settings")
+    announcement = (settings.transfer_announcement or None) if settings is not None else None
+    await _hand_over(params, reason, announcement)
+
+
+async def transfer_immediate(params: FunctionCallParams, reason: str) -> None:
+    """Transfer the caller to a person at once, without any announcement (a cold transfer).
+
+    Use it only when the caller wants a person right away and nothing needs to be said first.
+
+    Args:
+        reason: Why the caller wants a person, in a few words.
+    """
+    # The same hand-over as transfer_call, but nothing is said, neither by us nor by Twilio
+    # (no <Say>), and the LLM does not run again.
+    await _hand_over(params, reason, None)
+
+
+async def _hand_over(params: FunctionCallParams, reason: str, announcement: str | None) -> None:
+    """Hand the phone call to ``TRANSFER_NUMBER`` (Twilio: ``announcement`` first, if any)."""
+    resources = params.app_resources or {}
     call, settings = resources.get("call"), resources.get("settings")
     if call is None or settings is None:
         await params.result_callback({"error": "transfer is not available on this call"})
         return
     ctx = call.ctx
     sip_identity = ctx.metadata.get("sip_participant_identity")
-    phone = ctx.transport == TransportKind.TWILIO or (
-        ctx.transport == TransportKind.LIVEKIT and sip_identity
-    )
-    if not phone:
+    twilio = ctx.transport == TransportKind.TWILIO
+    if not (twilio or (ctx.transport == TransportKind.LIVEKIT and sip_identity)):
         await params.result_callback(
             {"status": "refused", "reason": "a browser or app call cannot be transferred"},
             properties=FunctionCallResultProperties(run_llm=False),
@@ -116,12 +120,18 @@ async def transfer_call(params: FunctionCallParams, reason: str) -> None:
     if not number:
         await params.result_callback({"error": "no transfer number is configured"})
         return
-    logger.info(f"[{ctx.call_id}] transferring the caller ({reason!r})")
-    if ctx.transport == TransportKind.TWILIO:
-        if not ctx.provider_call_id:
-            await params.result_callback({"error": "the phone call id is unknown"})
-            return
-        await twilio_transfer(settings, ctx.provider_call_id, number)
+    if twilio and not ctx.provider_call_id:
+        await params.result_callback({"error": "the phone call id is unknown"})
+        return
+    cold = "" if announcement else "cold "
+    logger.info(f"[{ctx.call_id}] {cold}transfer of the caller ({reason!r})")
+    carrier = ctx.metadata.get("carrier")  # SignalWire, Telnyx, Plivo: their REST API
+    if twilio and carrier:
+        await carrier_transfer(settings, carrier, ctx.provider_call_id, number, announcement)
+        _keep_twilio_call_after_pipeline(call.transport)
+    elif twilio:
+        twiml = transfer_twiml(number, announcement)
+        await update_call_twiml(settings, ctx.provider_call_id, twiml)
         _keep_twilio_call_after_pipeline(call.transport)
     else:
         await livekit_sip_transfer(settings, ctx.room or "", str(sip_identity), number)

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.processors.frame_processor import FrameProcessor
 
+import tools as catalogue  # the package, read at call time: assembly imports this module
 from processors.filler import ToolFiller
-from tools import UnknownToolError, resolve_tools
 from tools.client import client_spec
 from tools.declared import ClientTool, WebhookTool
 from tools.spec import ToolSpec, function_schema
@@ -35,7 +35,7 @@ class CallTools:
 
 
 def _specs(persona: Persona, settings: Any) -> list[ToolSpec]:
-    specs = resolve_tools(persona.tools, settings)
+    specs = catalogue.resolve_tools(persona.tools, settings)
     for item in persona.webhook_tools:  # tenant rows may arrive as plain dicts
         spec = webhook_spec(WebhookTool.model_validate(item), settings)
         if spec is not None:
@@ -44,7 +44,7 @@ def _specs(persona: Persona, settings: Any) -> list[ToolSpec]:
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise UnknownToolError(f"tool name(s) declared twice: {', '.join(duplicates)}")
+        raise catalogue.UnknownToolError(f"tool name(s) declared twice: {', '.join(duplicates)}")
     return specs
 
 

@@ -7,6 +7,7 @@ with a bounded lead, Twilio marks to know what the caller has heard, and the cal
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
@@ -17,8 +18,29 @@ from transports.playout import PlayoutGate, PlayoutGateFilter, attach_playout_ga
 from transports.twilio_playout import TwilioPlayoutSerializer, TwilioPlayoutTransport
 
 
+@dataclass(frozen=True)
+class RestAccount:
+    """A Twilio-compatible REST account (SignalWire's LaML API is one)."""
+
+    account_sid: str | None
+    auth_token: str | None
+    base_url: str  # the root ``/2010-04-01/...`` is appended to
+
+
+def twilio_account(settings: Settings) -> RestAccount:
+    """Twilio's own account: ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``, its REST base."""
+    token = settings.twilio_auth_token
+    secret = token.get_secret_value() if token else None
+    return RestAccount(settings.twilio_account_sid, secret, settings.twilio_http_url)
+
+
 def twilio_serializer(
-    settings: Settings, *, stream_sid: str, call_sid: str | None, hang_up: bool = True
+    settings: Settings,
+    *,
+    stream_sid: str,
+    call_sid: str | None,
+    hang_up: bool = True,
+    account: RestAccount | None = None,
 ) -> TwilioPlayoutSerializer:
     """Build the serializer; with ``hang_up`` the call is completed over REST when it ends.
 
@@ -27,18 +49,20 @@ def twilio_serializer(
         stream_sid: The media stream's sid (from the ``start`` message).
         call_sid: The call's sid, needed to hang up.
         hang_up: Complete the call through Twilio REST when the pipeline ends.
+        account: Another Twilio-compatible REST account (default: Twilio's, from settings).
 
     Returns:
         The serializer for the transport (it also reads Twilio's mark acknowledgements).
     """
-    token = settings.twilio_auth_token
-    can_hang_up = hang_up and bool(call_sid and settings.twilio_account_sid and token)
+    account = account or twilio_account(settings)
+    token = account.auth_token
+    can_hang_up = hang_up and bool(call_sid and account.account_sid and token)
     return TwilioPlayoutSerializer(
         stream_sid,
         call_sid=call_sid,
-        account_sid=settings.twilio_account_sid if can_hang_up else None,
-        auth_token=token.get_secret_value() if (token and can_hang_up) else None,
-        base_url=settings.twilio_http_url,
+        account_sid=account.account_sid if can_hang_up else None,
+        auth_token=token if can_hang_up else None,
+        base_url=account.base_url,
         params=TwilioPlayoutSerializer.InputParams(
             twilio_sample_rate=8000, auto_hang_up=can_hang_up
         ),
@@ -52,6 +76,7 @@ def twilio_transport(
     stream_sid: str,
     call_sid: str | None,
     hang_up: bool = True,
+    account: RestAccount | None = None,
 ) -> FastAPIWebsocketTransport:
     """A transport for an accepted Twilio media-stream websocket whose ``start`` was read.
 
@@ -69,7 +94,11 @@ def twilio_transport(
             audio_out_filter=PlayoutGateFilter(gate),
             add_wav_header=False,
             serializer=twilio_serializer(
-                settings, stream_sid=stream_sid, call_sid=call_sid, hang_up=hang_up
+                settings,
+                stream_sid=stream_sid,
+                call_sid=call_sid,
+                hang_up=hang_up,
+                account=account,
             ),
         ),
     )

@@ -163,3 +163,21 @@ async def test_a_call_exports_its_span_tree(doubles, launcher_factory, process_m
     assert llm.attributes["gen_ai.usage.output_tokens"] > 0
     # What was said stays out of the spans unless OTEL_TRACE_CONTENT is true.
     assert all(CONTENT_ATTRIBUTES.isdisjoint(s.attributes) for s in receiver.spans)
+
+
+async def test_tracing_off_puts_nothing_of_it_on_the_frame_path():
+    """Off (no OTEL endpoint), a call's worker sees frames with our observers only."""
+    from pipecat.observers.turn_tracking_observer import TurnTrackingObserver
+    from pipecat.observers.user_bot_latency_observer import UserBotLatencyObserver
+    from pipecat.utils.tracing.turn_trace_observer import TurnTraceObserver
+
+    from assembly.observers import ObserverGroup
+    from tests.processors.calls import built_call
+
+    call = await built_call([], persona="receptionist")
+    observers = call.worker._observer._observers  # every observer told of every frame
+    assert any(isinstance(o, ObserverGroup) for o in observers), observers  # ours
+    tracing = (TurnTrackingObserver, UserBotLatencyObserver, TurnTraceObserver)
+    assert not any(isinstance(o, tracing) for o in observers)
+    on = await built_call([], persona="receptionist", otel_exporter_otlp_endpoint="http://x")
+    assert any(isinstance(o, TurnTraceObserver) for o in on.worker._observer._observers)

@@ -53,15 +53,6 @@ async def _talk(
         return seen
 
 
-async def _wait_call_over(launcher, timeout: float = 10.0) -> dict:
-    for _ in range(int(timeout * 10)):
-        calls = launcher.get("/calls").json()
-        if calls and not calls[0]["active"]:
-            return calls[0]
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"call still active: {launcher.get('/calls').json()}")
-
-
 GREETINGS = {
     "receptionist": "Thank you for calling Bright Smile Dental",
     "coach": "Hi! Let's practise. I'll play a friendly colleague.",
@@ -101,7 +92,7 @@ async def test_full_call_in_the_browser(doubles, web_launcher, tmp_path, persona
     # The goodbye was spoken completely, then the bot ended the call.
     assert any(GOODBYE in ln for ln in lines), lines
     assert seen["connection"] in ("closed", "failed", "disconnected"), seen["connection"]
-    call = await _wait_call_over(web_launcher)
+    call = await web_launcher.last_call_over()
     assert call["end_reason"] == "end_call"
     assert [c for c in seen["console"] if c.startswith("pageerror")] == []
 
@@ -121,7 +112,7 @@ async def test_browser_caller_leaving_mid_reply_ends_cleanly(
     lines = seen["transcript"].splitlines()
     assert any("We offer cleanings" in ln for ln in lines), lines
     assert not any("payment plans" in ln for ln in lines), "the reply should still be playing"
-    call = await _wait_call_over(web_launcher, timeout=15)
+    call = await web_launcher.last_call_over(timeout=15)
     assert call["end_reason"] == "caller_hung_up"
     stats = doubles.client.stats()
     assert stats["open_sockets_total"] == 0, stats
@@ -135,6 +126,6 @@ async def test_browser_tab_killed_mid_reply_ends_the_call(doubles, web_launcher,
     doubles.client.llm_rules([{"match": "about your services", "reply": LONG_REPLY}])
     wav = mic_track(tmp_path / "mic.wav", [(8.0, SERVICES_Q)], total=15)
     await _talk(web_launcher, "receptionist", wav, seconds=15)
-    call = await _wait_call_over(web_launcher, timeout=12)
+    call = await web_launcher.last_call_over(timeout=12)
     assert call["end_reason"] == "caller_hung_up"
     assert doubles.client.stats()["open_sockets_total"] == 0

@@ -159,3 +159,35 @@ async def test_stt_down_the_backup_stt_takes_over_with_the_callers_audio(
     [call_row] = launcher.get("/calls").json()
     [switch] = launcher.get(f"/calls/{call_row['call_id']}").json()["failovers"]
     assert (switch["stage"], switch["provider"], switch["reason"]) == ("stt", "cartesia", "down")
+
+
+async def test_stt_goes_back_to_the_primary_when_it_recovers(doubles, launcher_factory):
+    """Deepgram drops and refuses reconnects for 2 s: the backup STT takes over for the turn
+    spoken meanwhile; Deepgram is probed (every second here) and, once it is back and the
+    caller is silent, the next turn is Deepgram's again."""
+    doubles.client.reset()
+    doubles.client.stt_phrases([BOOKING, HOURS])
+    doubles.client.llm_rules(
+        [{"match": "book", "reply": "Sure, what time?"}, {"match": "hours", "reply": OPEN}]
+    )
+    launcher = launcher_factory(
+        ANALYSIS_ENABLED="false", STT_BACKUP_PROVIDER="cartesia", LLM_PROBE_SECS="1"
+    )
+    script = [WaitForBotSilence(timeout=15), Wait(0.3), Say(BOOKING), WaitForBotSilence(20)]
+    script += [Wait(6), Say(HOURS), WaitForBotSilence(timeout=20), HangUp()]
+    call = asyncio.create_task(_caller(doubles, launcher).run(script))
+    await _greeting_heard(launcher)
+    assert await doubles.client.adrop("deepgram", refuse_secs=2) == 1
+    result = await call
+    assert result.errors == [], result.errors
+    assert all(turn.voice_to_voice_secs is not None for turn in result.turns), result.turns
+    [answer] = _replies_to(result, 1)
+    assert _said(answer, [OPEN, TURNS.apology], result.sample_rate) == OPEN
+    heard_by = {t["service"] for t in doubles.client.stt_transcripts() if "hours" in t["text"]}
+    assert heard_by == {"deepgram"}, doubles.client.stt_transcripts()
+    [call_row] = launcher.get("/calls").json()
+    switches = launcher.get(f"/calls/{call_row['call_id']}").json()["failovers"]
+    assert [(s["stage"], s["to"], s["reason"]) for s in switches] == [
+        ("stt", "backup", "down"),
+        ("stt", "primary", "recovered"),
+    ]

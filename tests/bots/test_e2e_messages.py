@@ -6,7 +6,6 @@
 - take_message: the message the LLM took (name, text, callback number) is stored.
 """
 
-import asyncio
 from pathlib import Path
 
 from storage.base import Message
@@ -44,15 +43,6 @@ def _heard(result) -> list[str]:
     return [HEARD.heard(u.pcm, result.sample_rate) for u in result.bot_utterances]
 
 
-async def _call_over(launcher, timeout: float = 10.0) -> dict:
-    for _ in range(int(timeout * 10)):
-        calls = launcher.get("/calls").json()
-        if calls and not calls[0]["active"]:
-            return calls[0]
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"call still active: {launcher.get('/calls').json()}")
-
-
 async def _messages(launcher) -> list[Message]:
     storage = SQLiteStorage(Path(launcher.env["DATA_DIR"]) / "switchboard.db")
     await storage.open()
@@ -84,7 +74,7 @@ async def test_voicemail_is_recorded_and_stored(doubles, launcher_factory):
     assert heard.index(prompt) < len(heard) - 1
     assert not result.hung_up_by_bot
 
-    call = await _call_over(launcher)
+    call = await launcher.last_call_over()
     [voicemail] = await _messages(launcher)  # the request itself is not a voicemail
     print("stored:", voicemail)
     assert voicemail.kind == "voicemail"
@@ -115,7 +105,7 @@ async def test_take_message_is_stored(doubles, launcher_factory):
     assert result.errors == [], result.errors
     assert _heard(result)[-1] == normalize(TAKEN), _heard(result)
 
-    call = await _call_over(launcher)
+    call = await launcher.last_call_over()
     [message] = await _messages(launcher)
     assert message.kind == "message"
     assert message.name == TAKE_ARGS["name"]

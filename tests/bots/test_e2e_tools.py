@@ -5,7 +5,6 @@
 - a slow webhook tool: the caller hears "One moment please." while it runs; a fast one: not.
 """
 
-import asyncio
 import socket
 
 import pytest
@@ -16,6 +15,7 @@ from tests.callers.twilio import TwilioCaller
 from tests.tools.receiver import Receiver
 
 TRANSFER_Q = "i would like to speak to a person"
+NUMBER = "+15550001111"
 EMAIL_Q = "please send an email to the team"
 HOURS_Q = "what are your opening hours"
 NEXT_Q = "tell me about your services"
@@ -63,44 +63,45 @@ async def receiver():
     await running.stop()
 
 
-async def _call_over(launcher, timeout: float = 10.0) -> dict:
-    for _ in range(int(timeout * 10)):
-        calls = launcher.get("/calls").json()
-        if calls and not calls[0]["active"]:
-            return calls[0]
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"call still active: {launcher.get('/calls').json()}")
-
-
-async def test_twilio_transfer_makes_the_rest_call_with_the_right_twiml(doubles, launcher_factory):
+async def _transfer(doubles, launcher_factory, tool: str):
+    """A Twilio call whose caller asks for a person and gets ``tool``: (result, TwiML updates)."""
     doubles.client.reset()
     doubles.client.stt_phrases([TRANSFER_Q])
-    doubles.client.llm_rules(
-        [
-            {
-                "match": "speak to a person",
-                "tool_calls": [
-                    {"name": "transfer_call", "arguments": {"reason": "caller asked for a person"}}
-                ],
-            }
-        ]
-    )
-    launcher = launcher_factory(TRANSFER_NUMBER="+15550001111")
+    call = {"name": tool, "arguments": {"reason": "caller asked for a person"}}
+    doubles.client.llm_rules([{"match": "speak to a person", "tool_calls": [call]}])
+    launcher = launcher_factory(TRANSFER_NUMBER=NUMBER)
     caller = _caller(doubles, launcher, "receptionist")
     result = await caller.run([WaitForBotSilence(timeout=15), Say(TRANSFER_Q), Wait(5)])
     assert result.connected, result.errors
     mine = [r for r in doubles.client.twilio_requests()
             if r["path"].endswith(f"/Calls/{caller.call_sid}.json")]  # fmt: skip
     updates = [r for r in mine if "Twiml" in r["form"]]
-    assert len(updates) == 1, mine
+    assert len(updates) == 1, mine  # exactly one REST update of the live call
     assert updates[0]["status"] == 200
-    assert updates[0]["form"]["Twiml"] == (
-        "<Response><Say>Please hold while I transfer your call.</Say>"
-        "<Dial>+15550001111</Dial></Response>"
-    )
     # The transferred call must not be hung up when our side of it ends.
     assert not [r for r in mine if r["form"].get("Status") == "completed"], mine
-    assert (await _call_over(launcher))["end_reason"] == "transferred"
+    assert (await launcher.last_call_over())["end_reason"] == "transferred"
+    return result, updates
+
+
+async def test_twilio_transfer_makes_the_rest_call_with_the_right_twiml(doubles, launcher_factory):
+    _, updates = await _transfer(doubles, launcher_factory, "transfer_call")
+    assert updates[0]["form"]["Twiml"] == (
+        "<Response><Say>Please hold while I transfer your call.</Say>"
+        f"<Dial>{NUMBER}</Dial></Response>"
+    )
+
+
+async def test_cold_transfer_one_rest_update_dials_without_any_announcement(
+    doubles, launcher_factory
+):
+    result, updates = await _transfer(doubles, launcher_factory, "transfer_immediate")
+    assert updates[0]["form"]["Twiml"] == f"<Response><Dial>{NUMBER}</Dial></Response>"
+    # Nothing spoken after the request: the greeting is the only thing the caller heard, and
+    # the LLM was not asked again after the tool (no "transferring you now").
+    assert len(result.bot_utterances) == 1, [(u.start, u.end) for u in result.bot_utterances]
+    requests = doubles.client.llm_requests()
+    assert not [r for r in requests if any(m["role"] == "tool" for m in r["messages"])]
 
 
 async def test_webhook_receiver_down_caller_hears_an_apology_and_the_call_goes_on(

@@ -1,10 +1,12 @@
-"""A TTS socket that closes mid-reply: heard at the caller, and what is stored is what was heard.
+"""A TTS socket that closes mid-reply or is down when a sentence comes: heard at the caller.
 
 Incident (issue 15, measured by an outside caller): the TTS socket closed 3 messages into a
 7.8 s reply; the caller heard 0.96 s, then silence, while the transcript and the LLM context held
-the whole reply. Each test calls the receptionist (ElevenLabs websocket TTS) as a Twilio caller
-with the ElevenLabs double scripted to close its socket (1011) right after the reply's third
-audio message, then compares what the caller heard with what the call stored.
+the whole reply. Each test calls the receptionist as a Twilio caller with the TTS double
+(ElevenLabs, or Cartesia) scripted to close its socket (1011) a few audio messages into the
+reply, then compares what the caller heard with what the call stored. Pipecat also drops a
+sentence that finds the socket down when its one on-demand connect fails: here the sentence is
+kept and said once the socket is back.
 """
 
 import asyncio
@@ -25,14 +27,23 @@ SENTENCES = [
 REPLY = " ".join(SENTENCES)
 
 
-async def _call_with_drop(doubles, launcher_factory):
-    """Ask the question, have the TTS socket drop 3 messages into the reply, then follow up."""
+def _line(doubles, launcher_factory, first_token_ms: int = 0, **env: str):
     doubles.client.reset()
     doubles.client.stt_phrases([QUESTION, FOLLOW_UP])
     doubles.client.llm_rules(
-        [{"match": "opening hours", "reply": REPLY}, {"match": "yes please", "reply": "Okay."}]
+        [
+            {"match": "opening hours", "reply": REPLY, "first_token_ms": first_token_ms},
+            {"match": "yes please", "reply": "Okay."},
+        ]
     )
-    launcher = launcher_factory(ANALYSIS_ENABLED="false")
+    return launcher_factory(ANALYSIS_ENABLED="false", **env)
+
+
+async def _call_with_drop(
+    doubles, launcher_factory, service: str = "elevenlabs", after_audio: int = AFTER_AUDIO, **env
+):
+    """Ask the question, have the TTS socket drop a few messages into the reply, follow up."""
+    launcher = _line(doubles, launcher_factory, **env)
     script = [
         WaitForBotSilence(timeout=15),
         Wait(0.3),
@@ -44,10 +55,10 @@ async def _call_with_drop(doubles, launcher_factory):
     ]
     call = asyncio.create_task(_caller(doubles, launcher).run(script))
     call_id = await _greeting_heard(launcher)
-    await doubles.client.adrop_mid_reply("elevenlabs", after_audio=AFTER_AUDIO, code=1011)
+    await doubles.client.adrop_mid_reply(service, after_audio=after_audio, code=1011)
     result = await call
     assert result.errors == [], result.errors
-    counters = (await doubles.client.astats())["services"]["elevenlabs"]
+    counters = (await doubles.client.astats())["services"][service]
     assert counters.get("scripted_drops") == 1, counters  # the socket did close mid-reply
     # One utterance: no silence of 1.5 s (the caller's utterance gap) inside the reply.
     [reply] = [
@@ -78,6 +89,10 @@ async def test_tts_drop_mid_reply_stores_only_what_was_heard(doubles, launcher_f
     here the whole reply, once, because the rest was spoken after the drop; before, the caller
     heard 1.6 s of an 11 s reply and the whole reply was stored."""
     result, reply, details = await _call_with_drop(doubles, launcher_factory)
+    await _heard_and_stored_once(doubles, result, reply, details)
+
+
+async def _heard_and_stored_once(doubles, result, reply, details) -> None:
     full = await _full_reply_secs(result.sample_rate)
     heard = _heard_secs(reply, result.sample_rate)
     # Heard in full; a word cut by the drop is said again whole, nothing more is repeated.
@@ -94,9 +109,53 @@ async def test_tts_drop_mid_reply_caller_hears_the_rest(doubles, launcher_factor
     """After the drop the TTS reconnects and the unspoken rest is said, without a silence the
     caller would take for the end of the reply: the reply's last sentence is heard last."""
     result, reply, _ = await _call_with_drop(doubles, launcher_factory)
+    _last_heard_last(result, reply)
+    assert max((d for _, d in reply.gaps), default=0.0) < 0.5, reply.gaps
+
+
+def _last_heard_last(result, reply) -> None:
     rate = result.sample_rate
     segments = speech_segments(reply.pcm, rate)
     start, end = segments[-1]
     a, b = int(max(0.0, start - 0.1) * rate), int((end + 0.1) * rate)
     assert PhraseListener(SENTENCES).heard(reply.pcm[a:b], rate) == SENTENCES[-1]
+
+
+async def test_cartesia_drop_mid_reply_caller_hears_the_rest(doubles, launcher_factory):
+    """The same incident on Cartesia's socket (0.8 s into the reply): the rest is said on the
+    new socket, and what is stored is what was heard, once."""
+    result, reply, details = await _call_with_drop(
+        doubles, launcher_factory, "cartesia_tts", after_audio=8, TTS_PROVIDER="cartesia"
+    )
+    _last_heard_last(result, reply)
     assert max((d for _, d in reply.gaps), default=0.0) < 0.5, reply.gaps
+    await _heard_and_stored_once(doubles, result, reply, details)
+
+
+async def _request_seen(doubles, text: str) -> None:
+    async with asyncio.timeout(30):
+        while not [r for r in await doubles.client.allm_requests() if text in str(r).lower()]:
+            await asyncio.sleep(0.02)
+
+
+async def test_tts_connect_fails_the_sentence_is_still_heard(doubles, launcher_factory):
+    """The TTS socket drops as the LLM starts the reply and connects are refused for 2 s: the
+    reply's sentences find the socket down and Pipecat's one connect for them fails (before,
+    the caller never heard the reply). They are kept and said once the socket is back."""
+    launcher = _line(doubles, launcher_factory, first_token_ms=500)
+    script = [WaitForBotSilence(timeout=15), Wait(0.3), Say(QUESTION)]
+    script += [WaitForBotSilence(timeout=20), Say(FOLLOW_UP), WaitForBotSilence(timeout=15)]
+    script.append(HangUp())
+    call = asyncio.create_task(_caller(doubles, launcher).run(script))
+    call_id = await _greeting_heard(launcher)
+    await _request_seen(doubles, QUESTION)
+    assert await doubles.client.adrop("elevenlabs", refuse_secs=2.0) == 1
+    result = await call
+    assert result.errors == [], result.errors
+    assert (await doubles.client.astats())["services"]["elevenlabs"]["refused"] >= 1
+    [reply] = [
+        u for u in result.bot_utterances if result.turns[0].end < u.start < result.turns[1].start
+    ]
+    assert reply.start - result.turns[0].end < 8.0  # the reconnect: 1 s, then 2 s, with margin
+    _last_heard_last(result, reply)
+    await _heard_and_stored_once(doubles, result, reply, launcher.get(f"/calls/{call_id}").json())

@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 
+AUDIO_EVENTS = ("media",)  # what the bot sends: audio to play
+CLEAR_EVENTS = ("clear",)  # and the flush of what is queued (barge-in)
+
 
 def connected() -> dict:
     """The first message on the socket."""

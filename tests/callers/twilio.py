@@ -20,7 +20,6 @@ import websockets
 from loguru import logger
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.callers import media_streams as wire
 from tests.callers.audio import resample, speech_pcm, trim_silence
 from tests.callers.playout import PlayoutModel
 from tests.callers.result import BargeInMetrics, CallerTurn, CallResult, MarkRecord
@@ -41,7 +40,7 @@ from tests.callers.twilio_link import (
     CallOver,
     MediaStreamLink,
 )
-from tests.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
+from tests.callers.twiml import TwimlAnswer, fetch_twiml, random_sid, voice_webhook_form
 
 
 class TwilioCaller(MediaStreamLink):
@@ -135,11 +134,7 @@ class TwilioCaller(MediaStreamLink):
 
         ws_url = self.ws_url
         if self.webhook_url:
-            form = voice_webhook_form(
-                self.call_sid, self.account_sid, self.from_number, self.to_number,
-                self.webhook_extra,
-            )
-            r.twiml = await fetch_twiml(self.webhook_url, form, self.auth_token)
+            r.twiml = await self._fetch_answer()
             if r.twiml.rejected:
                 r.rejected = True
                 r.rejected_text = r.twiml.say_text or f"HTTP {r.twiml.status_code}"
@@ -162,6 +157,14 @@ class TwilioCaller(MediaStreamLink):
         await self._call(ws, script)
         return r
 
+    async def _fetch_answer(self) -> TwimlAnswer:
+        """POST the signed voice webhook and parse its answer (the carrier's part)."""
+        assert self.webhook_url is not None
+        form = voice_webhook_form(
+            self.call_sid, self.account_sid, self.from_number, self.to_number, self.webhook_extra
+        )
+        return await fetch_twiml(self.webhook_url, form, self.auth_token)
+
     def hang_up(self) -> None:
         """Hang up as soon as possible, even in the middle of a step (call from another task).
 
@@ -175,11 +178,13 @@ class TwilioCaller(MediaStreamLink):
     async def _call(self, ws: ClientConnection, script: Sequence[Step]) -> None:
         r = self._result
         self._ws = ws
-        await self._send(wire.connected())
+        if (hello := self.wire.connected()) is not None:  # Plivo starts with ``start``
+            await self._send(hello)
         self._t0 = time.monotonic()
         r.t0_monotonic = self._t0
-        r.messages[0].t = 0.0
-        await self._send(wire.start(
+        if r.messages:
+            r.messages[0].t = 0.0
+        await self._send(self.wire.start(
             self._next_seq(), self.account_sid, self.call_sid, self.stream_sid,
             r.custom_parameters,
         ))
@@ -216,7 +221,9 @@ class TwilioCaller(MediaStreamLink):
             self._caller_closed = True
             try:
                 await self._send(
-                    wire.stop(self._next_seq(), self.account_sid, self.call_sid, self.stream_sid)
+                    self.wire.stop(
+                        self._next_seq(), self.account_sid, self.call_sid, self.stream_sid
+                    )
                 )
             except websockets.exceptions.ConnectionClosed:
                 pass
@@ -263,7 +270,7 @@ class TwilioCaller(MediaStreamLink):
             await self._say(step.speech, step.rate, barge_in=True)
         elif isinstance(step, SendDigits):
             for digit in step.digits:
-                await self._send(wire.dtmf(self._next_seq(), self.stream_sid, digit))
+                await self._send(self.wire.dtmf(self._next_seq(), self.stream_sid, digit))
                 for _ in range(max(1, round(step.gap / FRAME_SECS))):
                     await self._tick()
         else:

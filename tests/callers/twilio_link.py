@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import time
+from typing import Any
 
 import numpy as np
 import websockets
@@ -38,7 +39,13 @@ class CallOver(Exception):
 
 
 class MediaStreamLink:
-    """The wire half of a call; the caller class sets the state it reads in ``run()``."""
+    """The wire half of a call; the caller class sets the state it reads in ``run()``.
+
+    ``wire`` builds the messages the carrier sends and names the ones it receives (Twilio's
+    Media Streams by default; ``tests.callers.carrier_wire`` for the other carriers).
+    """
+
+    wire: Any = wire
 
     call_sid: str
     stream_sid: str
@@ -94,26 +101,28 @@ class MediaStreamLink:
         payload = _SILENT_ULAW
         if frame is not None:
             payload = mulaw_encode(np.pad(frame, (0, FRAME_SAMPLES - len(frame))))
-        await self._send(wire.media(self._next_seq(), self._frames, self.stream_sid, payload))
+        await self._send(
+            self.wire.media(self._next_seq(), self._frames, self.stream_sid, payload)
+        )
         self._result.sent_media += 1
         self._result.sent_media_times.append(self._now())
         now = self._now()
         for due, mark in [m for m in self._pending_marks if m[0] <= now]:
             self._pending_marks.remove((due, mark))
-            await self._send(wire.mark(self._next_seq(), self.stream_sid, mark.name))
+            await self._send(self.wire.mark(self._next_seq(), self.stream_sid, mark.name))
             mark.answered_at = round(self._now(), 4)
 
     def _on_message(self, t: float, msg: dict) -> None:
         r = self._result
         event = str(msg.get("event", "<none>"))
-        if event == "media":
+        if event in self.wire.AUDIO_EVENTS:
             pcm = mulaw_decode(base64.b64decode(msg["media"]["payload"], validate=True))
             self._model.on_media(t, pcm)
             r.received_media += 1
             r.messages.append(MessageRecord(t, "received", event, None))
             return
         r.messages.append(MessageRecord(t, "received", event, msg))
-        if event == "clear":
+        if event in self.wire.CLEAR_EVENTS:
             self._model.on_clear(t)
             self._pending_marks = [(t, m) for _, m in self._pending_marks]
         elif event == "mark":

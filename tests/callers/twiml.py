@@ -75,6 +75,8 @@ class TwimlAnswer:
         parameters: ``<Parameter name value>`` children of that ``<Stream>``.
         say: Texts of any ``<Say>`` verbs, in order.
         hangup: True if the TwiML contains ``<Hangup/>`` or ``<Reject/>``.
+        pause_secs: Total ``<Pause length>`` of the document (what Twilio waits through when
+            the stream ends without a hang-up).
     """
 
     status_code: int
@@ -83,6 +85,7 @@ class TwimlAnswer:
     parameters: dict[str, str] = field(default_factory=dict)
     say: list[str] = field(default_factory=list)
     hangup: bool = False
+    pause_secs: int = 0
 
     @property
     def rejected(self) -> bool:
@@ -106,14 +109,16 @@ def parse_twiml(body: str, status_code: int = 200) -> TwimlAnswer:
     for el in root.iter():
         tag = el.tag.rsplit("}", 1)[-1]
         if tag == "Stream" and answer.stream_url is None:
-            answer.stream_url = el.get("url")
+            answer.stream_url = el.get("url") or (el.text or "").strip() or None  # Plivo: text
             for p in el.iter():
                 if p.tag.rsplit("}", 1)[-1] == "Parameter" and p.get("name") is not None:
                     answer.parameters[p.get("name", "")] = p.get("value", "")
-        elif tag == "Say":
+        elif tag in ("Say", "Speak"):  # Plivo speaks
             answer.say.append((el.text or "").strip())
         elif tag in ("Hangup", "Reject"):
             answer.hangup = True
+        elif tag == "Pause":
+            answer.pause_secs += int(el.get("length") or 1)
     return answer
 
 

@@ -21,8 +21,11 @@ BY = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
 MATCHER = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*\"")
 LEGEND = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
 SUFFIXES = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count")}
-# What a dashboard must show (issue 12): calls, latency, recall misses, failovers, loop lag.
+# What a dashboard must show (issue 12): calls, refusals, latency, recall misses, webhook
+# backlog, failovers, loop lag.
 REQUIRED = {
+    "switchboard_calls_refused_total",
+    "switchboard_webhook_backlog",
     "switchboard_calls_started_total",
     "switchboard_calls_ended_total",
     "switchboard_voice_to_voice_seconds_bucket",

@@ -11,11 +11,15 @@ from tests.doubles import (
     daily,
     deepgram,
     elevenlabs,
+    google_calendar,
     livekit,
     llm,
     mem0,
     openai_audio,
+    plivo,
+    resend,
     supermemory,
+    telnyx,
     twilio,
 )
 from tests.doubles.asr import Recognizer
@@ -60,8 +64,12 @@ def build_app(
     r.add_get("/rtc/v1", livekit.signal)
     r.add_get("/rtc/v1/validate", livekit.signal)
     twilio.add_routes(app)
+    telnyx.add_routes(app)
+    plivo.add_routes(app)
     daily.add_routes(app)
     supermemory.add_routes(app, app["state"].creds.supermemory_key)
     mem0.add_routes(app, app["state"].creds.mem0_key)
+    resend.add_routes(app, app["state"].creds.resend_key)
+    google_calendar.add_routes(app)
     control.add_routes(app)
     return app

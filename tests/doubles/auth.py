@@ -56,13 +56,21 @@ def openai_auth_error(request: web.Request, key: str, groq: bool = False) -> web
     )
 
 
-def twilio_auth_ok(request: web.Request, state: DoublesState) -> bool:
-    """Check Basic auth against the configured account SID and auth token."""
+def basic_auth_ok(request: web.Request, user: str, password: str) -> bool:
+    """Check HTTP Basic auth against one user and password."""
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Basic "):
         return False
     try:
-        user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        given, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
     except (ValueError, UnicodeDecodeError):
         return False
-    return user == state.creds.twilio_sid and password == state.creds.twilio_token
+    return given == user and secret == password
+
+
+def twilio_auth_ok(request: web.Request, state: DoublesState) -> bool:
+    """Check Basic auth against the account SID and auth token (SignalWire's under /api/laml)."""
+    if request.path.startswith("/api/laml/"):
+        creds = state.creds
+        return basic_auth_ok(request, creds.signalwire_project, creds.signalwire_token)
+    return basic_auth_ok(request, state.creds.twilio_sid, state.creds.twilio_token)

@@ -202,6 +202,9 @@ class CartesiaTTSConnection:
 async def tts_websocket(request: web.Request) -> web.StreamResponse:
     """Handle ``/tts/websocket``."""
     state = request.app["state"]
+    if state.refusing("cartesia_tts"):  # a scripted outage: the handshake fails with a 503
+        state.count("cartesia_tts", "refused")
+        return web.json_response({"error": "Service unavailable"}, status=503)
     error = cartesia_auth_error(request, state)
     if error is not None:
         state.count("cartesia_tts", "auth_failures")

@@ -133,6 +133,10 @@ class DoublesClient:
         """Every Twilio REST request (method, path, form, status, time)."""
         return self._call("GET", "twilio/requests")["requests"]
 
+    def carrier_requests(self) -> list[dict[str, Any]]:
+        """Telnyx and Plivo REST requests the doubles received (SignalWire's: twilio_requests)."""
+        return self._call("GET", "carriers/requests")
+
     def twilio_calls(self) -> list[dict[str, Any]]:
         """Calls known to the Twilio double."""
         return self._call("GET", "twilio/requests")["calls"]
@@ -152,6 +156,33 @@ class DoublesClient:
     def daily_rooms(self) -> list[dict[str, Any]]:
         """Rooms held by the Daily double."""
         return self._call("GET", "daily/rooms")["rooms"]
+
+    def resend(self) -> dict[str, Any]:
+        """The Resend double's sent ``emails`` and every request (``requests``)."""
+        return self._call("GET", "resend")
+
+    def resend_reset(self) -> None:
+        """Forget the Resend double's emails, requests and idempotency keys."""
+        self._call("POST", "resend/reset")
+
+    def gcal(self) -> dict[str, Any]:
+        """The Google Calendar double's calendars, events, busy times and requests."""
+        return self._call("GET", "gcal")
+
+    def gcal_service_account(self) -> dict[str, Any]:
+        """The service-account key file (JSON) the Google Calendar double accepts."""
+        return self._call("GET", "gcal/service_account")
+
+    def gcal_add_calendar(
+        self, cal_id: str, time_zone: str = "UTC", busy: list[dict[str, str]] | None = None
+    ) -> dict[str, Any]:
+        """Add a calendar to the Google Calendar double, with busy ``{"start", "end"}`` spans."""
+        body = {"id": cal_id, "timeZone": time_zone, "busy": busy or []}
+        return self._call("POST", "gcal/calendars", body)
+
+    def gcal_reset(self) -> None:
+        """Forget the Google Calendar double's calendars, events, tokens and requests."""
+        self._call("POST", "gcal/reset")
 
     def stats(self) -> dict[str, Any]:
         """Open sockets per service, totals and counters."""
@@ -241,7 +272,12 @@ class DoublesClient:
         return (await self._acall("POST", f"drop/{service}", body))["dropped"]
 
     async def adrop_mid_reply(
-        self, service: str, after_audio: int, code: int = 1011, reason: str = ""
+        self,
+        service: str,
+        after_audio: int,
+        code: int = 1011,
+        reason: str = "",
+        refuse_secs: float | None = None,
     ) -> None:
         """Arm a TTS drop: the next context's socket closes after ``after_audio`` audio messages.
 
@@ -250,8 +286,14 @@ class DoublesClient:
             after_audio: Audio messages of the next context sent before the close.
             code: Websocket close code.
             reason: Close reason (the double's default when empty).
+            refuse_secs: From the close on, refuse new sockets of the service this long.
         """
-        body = {"code": code, "after_audio": after_audio, "reason": reason or None}
+        body = {
+            "code": code,
+            "after_audio": after_audio,
+            "reason": reason or None,
+            "refuse_secs": refuse_secs,
+        }
         await self._acall("POST", f"drop/{service}", body)
 
     async def areset(self) -> None:

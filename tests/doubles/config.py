@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -82,6 +84,30 @@ class Credentials:
     daily_key: str = field(default_factory=lambda: secrets.token_hex(32))
     supermemory_key: str = field(default_factory=lambda: "sm_" + secrets.token_hex(20))
     mem0_key: str = field(default_factory=lambda: "m0-" + secrets.token_hex(20))
+    signalwire_project: str = field(default_factory=lambda: str(uuid.uuid4()))
+    signalwire_token: str = field(default_factory=lambda: "PT" + secrets.token_hex(24))
+    signalwire_signing_key: str = field(default_factory=lambda: "PSK_" + secrets.token_hex(12))
+    telnyx_key: str = field(default_factory=lambda: "KEY" + secrets.token_hex(24))
+    telnyx_seed: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # Ed25519
+    plivo_auth_id: str = field(default_factory=lambda: "MA" + secrets.token_hex(9).upper())
+    plivo_token: str = field(default_factory=lambda: secrets.token_urlsafe(30))
+    resend_key: str = field(default_factory=lambda: "re_" + secrets.token_hex(16))
+
+    def carrier_env(self, http: str) -> dict[str, str]:
+        """The phone carriers' part of :meth:`env` (SignalWire, Telnyx, Plivo)."""
+        return {
+            "SIGNALWIRE_SPACE_URL": http,
+            "SIGNALWIRE_PROJECT_ID": self.signalwire_project,
+            "SIGNALWIRE_API_TOKEN": self.signalwire_token,
+            "SIGNALWIRE_SIGNING_KEY": self.signalwire_signing_key,
+            "TELNYX_API_KEY": self.telnyx_key,
+            "TELNYX_PUBLIC_KEY": telnyx_public_key(self.telnyx_seed),
+            "TELNYX_API_BASE_URL": http,
+            "TELNYX_TEST_SIGNING_SEED": base64.b64encode(self.telnyx_seed).decode(),  # callers
+            "PLIVO_AUTH_ID": self.plivo_auth_id,
+            "PLIVO_AUTH_TOKEN": self.plivo_token,
+            "PLIVO_API_BASE_URL": http,
+        }
 
     def env(self, port: int, host: str = "127.0.0.1") -> dict[str, str]:
         """Return the environment that points Switchboard at the doubles.
@@ -118,7 +144,20 @@ class Credentials:
             "SUPERMEMORY_API_KEY": self.supermemory_key,
             "MEM0_BASE_URL": http,
             "MEM0_API_KEY": self.mem0_key,
+            **self.carrier_env(http),
+            "RESEND_API_URL": http,
+            "RESEND_API_KEY": self.resend_key,
+            "GOOGLE_CALENDAR_API_URL": f"{http}/calendar/v3",
         }
+
+
+def telnyx_public_key(seed: bytes) -> str:
+    """The base64 Ed25519 public key of ``seed`` (what Telnyx's portal shows)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
+    return base64.b64encode(public.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
 
 
 class DoublesState:
@@ -138,6 +177,8 @@ class DoublesState:
         self.llm_requests: list[dict[str, Any]] = []
         self.twilio_requests: list[dict[str, Any]] = []
         self.twilio_calls: dict[str, dict[str, Any]] = {}
+        self.carrier_requests: list[dict[str, Any]] = []  # Telnyx and Plivo REST
+        self.carrier_calls: dict[str, str] = {}  # "carrier:call id" -> its state
         self.livekit_rooms: dict[str, Any] = {}
         self.livekit_joins: list[dict[str, Any]] = []
         self.livekit_sip_transfers: list[dict[str, Any]] = []  # SIP.TransferSIPParticipant
@@ -147,7 +188,14 @@ class DoublesState:
         # Armed mid-reply drops: service -> {"code", "reason", "after_audio", "after_context"}.
         self.armed_drops: dict[str, dict[str, Any]] = {}
 
-    def arm_drop(self, service: str, code: int, reason: str, after_audio: int) -> None:
+    def arm_drop(
+        self,
+        service: str,
+        code: int,
+        reason: str,
+        after_audio: int,
+        refuse_secs: float | None = None,
+    ) -> None:
         """Close the service's socket after ``after_audio`` audio messages of its next context.
 
         Only a context that opens after this call counts, so a reply still playing when the
@@ -158,12 +206,15 @@ class DoublesState:
             code: Websocket close code.
             reason: Close reason.
             after_audio: Audio messages of the next context sent before the close.
+            refuse_secs: From the close on, refuse new sockets of the service this long (an
+                outage rather than one lost connection).
         """
         self.armed_drops[service] = {
             "code": code,
             "reason": reason,
             "after_audio": after_audio,
             "after_context": self.counters[service]["contexts"],
+            "refuse_secs": refuse_secs,
         }
 
     def refusing(self, service: str) -> bool:
@@ -188,7 +239,10 @@ class DoublesState:
         if audio_sent < armed["after_audio"]:
             return None
         self.count(service, "scripted_drops")
-        return self.armed_drops.pop(service)
+        armed = self.armed_drops.pop(service)
+        if armed.get("refuse_secs"):
+            self.refuse_until[service] = time.monotonic() + float(armed["refuse_secs"])
+        return armed
 
     def count(self, service: str, key: str, n: int = 1) -> None:
         """Increment a per-service counter.
@@ -253,6 +307,8 @@ class DoublesState:
         self.llm_requests.clear()
         self.twilio_requests.clear()
         self.twilio_calls.clear()
+        self.carrier_requests.clear()
+        self.carrier_calls.clear()
         self.livekit_rooms.clear()
         self.livekit_sip_transfers.clear()
         self.livekit_joins.clear()

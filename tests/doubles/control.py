@@ -145,6 +145,11 @@ async def twilio_requests(request: web.Request) -> web.Response:
     )
 
 
+async def carrier_requests(request: web.Request) -> web.Response:
+    """``GET /_doubles/carriers/requests``: Telnyx and Plivo REST requests, oldest first."""
+    return web.json_response(request.app["state"].carrier_requests)
+
+
 async def livekit_joins(request: web.Request) -> web.Response:
     """``GET /_doubles/livekit/joins``: room joins attempted against the signal endpoint."""
     return web.json_response(request.app["state"].livekit_joins)
@@ -193,18 +198,20 @@ async def drop(request: web.Request) -> web.Response:
     close reason. ``{"busy": true, "limit": 1}`` closes one socket, picked at random among the
     busy ones (Deepgram: hearing speech; ElevenLabs: a context open): one connection failing,
     as providers' do, rather than every call's at once. ``refuse_secs`` = S: new sockets of the
-    service are refused (HTTP 503) for S seconds from now, so reconnecting fails meanwhile.
+    service are refused (HTTP 503) for S seconds from now (with ``after_audio``: from the armed
+    drop on), so reconnecting fails meanwhile (``deepgram``, ``elevenlabs``, ``cartesia_tts``).
     """
     state = request.app["state"]
     body = await _json(request)
     code = int(body.get("code", 1011))
     reason = str(body.get("reason") or "scripted drop")
     service = request.match_info["service"]
+    refuse_secs = body.get("refuse_secs")
     if body.get("after_audio") is not None:
-        state.arm_drop(service, code, reason, int(body["after_audio"]))
+        state.arm_drop(service, code, reason, int(body["after_audio"]), refuse_secs)
         return web.json_response({"dropped": 0, "armed": True})
-    if body.get("refuse_secs") is not None:
-        state.refuse_until[service] = time.monotonic() + float(body["refuse_secs"])
+    if refuse_secs is not None:
+        state.refuse_until[service] = time.monotonic() + float(refuse_secs)
     sockets = list(state.live_sockets[service])
     if body.get("busy"):
         sockets = [ws for ws in sockets if state.busy_sockets.get(ws, lambda: False)()]
@@ -226,6 +233,7 @@ def add_routes(app: web.Application) -> None:
     r.add_route("*", "/_doubles/stt/utterances", stt_utterances)
     r.add_get("/_doubles/stt/transcripts", transcripts)
     r.add_get("/_doubles/twilio/requests", twilio_requests)
+    r.add_get("/_doubles/carriers/requests", carrier_requests)
     r.add_get("/_doubles/livekit/sip_transfers", livekit_sip_transfers)
     r.add_get("/_doubles/tts/requests", tts_requests)
     r.add_get("/_doubles/livekit/rooms", livekit_rooms)

@@ -235,6 +235,12 @@ class ElevenLabsConnection:
 async def multi_stream_input(request: web.Request) -> web.StreamResponse:
     """Handle ``/v1/text-to-speech/{voice_id}/multi-stream-input``."""
     state = request.app["state"]
+    if state.refusing("elevenlabs"):  # a scripted outage: the handshake fails with a 503
+        state.count("elevenlabs", "refused")
+        return web.json_response(
+            {"detail": {"status": "service_unavailable", "message": "Service unavailable"}},
+            status=503,
+        )
     if request.headers.get("xi-api-key") != state.creds.elevenlabs_key:
         state.count("elevenlabs", "auth_failures")
         return web.json_response(

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.processes import stop_process
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -58,14 +60,7 @@ class PostgrestProcess:
 
     def stop(self) -> None:
         """Stop the process we started."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        stop_process(self.proc)
 
     def __enter__(self) -> PostgrestProcess:
         return self.start()

@@ -1,4 +1,8 @@
-"""Twilio REST double: ``/2010-04-01/Accounts/{sid}/Calls[/{call_sid}].json``."""
+"""Twilio REST double: ``/2010-04-01/Accounts/{sid}/Calls[/{call_sid}].json``.
+
+SignalWire's LaML API is the same under ``/api/laml`` with its project id and API token (and
+call sids that are UUIDs).
+"""
 
 from __future__ import annotations
 
@@ -62,11 +66,17 @@ async def _record(request: web.Request, status: int, form: dict[str, str]) -> No
     )
 
 
+def _laml_account(request: web.Request, state: DoublesState) -> str:
+    laml = request.path.startswith("/api/laml/")
+    return state.creds.signalwire_project if laml else state.creds.twilio_sid
+
+
 async def _guard(request: web.Request) -> tuple[web.Response | None, dict[str, str]]:
     state = request.app["state"]
     form = {k: str(v) for k, v in (await request.post()).items()}
     state.count("twilio", "requests")
-    if not twilio_auth_ok(request, state) or request.match_info["sid"] != state.creds.twilio_sid:
+    account = _laml_account(request, state)
+    if not twilio_auth_ok(request, state) or request.match_info["sid"] != account:
         state.count("twilio", "auth_failures")
         resp = _error(20003, "Authenticate", 401)
         await _record(request, 401, form)
@@ -105,7 +115,9 @@ async def update_call(request: web.Request) -> web.Response:
         return error
     sid = request.match_info["call_sid"]
     existing = state.twilio_calls.get(sid)
-    if not sid.startswith("CA") or (existing and existing["status"] in ("completed", "canceled")):
+    laml = request.path.startswith("/api/laml/")
+    ended = existing and existing["status"] in ("completed", "canceled")
+    if not (laml or sid.startswith("CA")) or ended:
         resp = _error(20404, f"The requested resource {request.path} was not found", 404)
     else:
         fields: dict[str, Any] = {}
@@ -136,7 +148,8 @@ async def fetch_call(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Register the Twilio routes."""
-    base = "/2010-04-01/Accounts/{sid}/Calls"
-    app.router.add_post(base + ".json", create_call)
-    app.router.add_post(base + "/{call_sid}.json", update_call)
-    app.router.add_get(base + "/{call_sid}.json", fetch_call)
+    for prefix in ("", "/api/laml"):  # Twilio's own, then SignalWire's LaML
+        base = prefix + "/2010-04-01/Accounts/{sid}/Calls"
+        app.router.add_post(base + ".json", create_call)
+        app.router.add_post(base + "/{call_sid}.json", update_call)
+        app.router.add_get(base + "/{call_sid}.json", fetch_call)

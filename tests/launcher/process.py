@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,16 +95,22 @@ class LauncherProcess:
         """GET a launcher path."""
         return httpx.get(f"{self.base_url}{path}", timeout=10, **kwargs)
 
+    async def last_call_over(self, timeout: float = 10.0) -> dict[str, Any]:
+        """The most recent call in ``GET /calls`` once it has ended.
+
+        Raises:
+            AssertionError: It is still active after ``timeout`` seconds.
+        """
+        for _ in range(int(timeout * 10)):
+            calls = self.get("/calls").json()
+            if calls and not calls[0]["active"]:
+                return calls[0]
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"call still active: {self.get('/calls').json()}")
+
     def stop(self) -> None:
         """Stop the process we started (SIGTERM, then SIGKILL)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        stop_process(self.proc, timeout=15)
 
     def cleanup(self) -> None:
         """Remove the temporary data directory we created (after :meth:`stop`)."""

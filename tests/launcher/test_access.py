@@ -50,6 +50,8 @@ def test_cors_allows_only_configured_origins(production):
 def test_secrets_never_reach_the_logs(production, doubles):
     production.get("/calls", headers={"Authorization": f"Bearer {API_KEY}"})
     log = production.log()
+    # The log is there and did record requests (an empty log would pass the check below).
+    assert "launcher ready" in log and "/calls" in log, log[-2000:]
     for secret in (API_KEY, PRODUCTION["MEDIA_TOKEN_SECRET"], doubles.env()["TWILIO_AUTH_TOKEN"]):
         assert secret not in log
 

@@ -12,6 +12,7 @@ import jwt
 import pytest
 from livekit import api
 
+from tests.eventually import eventually
 from tests.launcher.process import LauncherProcess
 from transports.livekit_rooms import USER_TOKEN_TTL
 
@@ -25,16 +26,6 @@ def launcher(doubles):
 def _claims(doubles, token: str) -> api.access_token.Claims:
     env = doubles.env()
     return api.TokenVerifier(env["LIVEKIT_API_KEY"], env["LIVEKIT_API_SECRET"]).verify(token)
-
-
-def _wait_for(probe, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _post_room(launcher, body: dict) -> httpx.Response:
@@ -83,7 +74,7 @@ def test_room_request_gives_a_ready_bot_in_the_room(launcher, doubles, room):
     assert listed["persona"] == "coach"
 
     # The bot presented its own valid token for that room, with a bot identity.
-    joins = _wait_for(
+    joins = eventually(
         lambda: [j for j in doubles.client.livekit_joins() if j.get("room") == room["room"]],
         timeout=20,
         what="the bot's join",
@@ -102,7 +93,7 @@ def test_a_bot_that_cannot_join_ends_its_call(launcher, room):
         return next((c for c in calls if c["call_id"] == room["call_id"] and not c["active"]), None)
 
     remaining = 30 - (time.monotonic() - room["requested_at"])
-    assert _wait_for(ended, timeout=max(remaining, 1), what="the failed bot's call to end")
+    assert eventually(ended, timeout=max(remaining, 1), what="the failed bot's call to end")
 
 
 def test_unknown_persona_is_404_listing_the_valid_ones(launcher):

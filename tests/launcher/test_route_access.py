@@ -24,18 +24,36 @@ PUBLIC = {
     ("GET", "/redoc"): "the API's description, no data",
     ("POST", "/api/offer"): "browser calls: rate- and call-limited per client, offer checked",
     ("PATCH", "/api/offer"): "ICE candidates for a peer connection the caller already holds",
+    ("GET", "/agents"): "the agents page (static, no data: it asks for the API key)",
+    ("GET", "/static/{name:path}"): "the page's own scripts (a fixed list, no data)",
+    ("POST", "/console/login"): "checks the API key, then sets the console's login cookie",
+    ("POST", "/console/logout"): "forgets the console's login cookie",
 }
 # Guarded routes and the refusal a stranger gets.
 GUARDED = {
     ("GET", "/calls"): 401,
     ("GET", "/fleet"): 401,
+    ("POST", "/fleet/rooms/rejoin"): 401,
     ("GET", "/calls/{call_id}"): 401,
     ("POST", "/calls/{call_id}/end"): 401,
     ("POST", "/calls/outbound"): 401,
     ("GET", "/metrics"): 401,
     ("POST", "/rooms"): 401,
     ("POST", "/sessions"): 401,
+    ("POST", "/api/rooms"): 403,  # the page's LiveKit room: needs a session token
     ("GET", "/webhooks/events"): 401,
+    ("GET", "/agent-configs"): 401,
+    ("GET", "/agent-configs/personas"): 401,
+    ("GET", "/agent-configs/{tenant}/{persona}"): 401,
+    ("PUT", "/agent-configs/{tenant}/{persona}"): 401,
+    ("DELETE", "/agent-configs/{tenant}/{persona}"): 401,
+    ("GET", "/console"): 401,  # the API key or the console's login cookie
+    ("GET", "/console/static/{name}"): 401,
+    ("GET", "/console/api/calls"): 401,
+    ("GET", "/console/api/calls/{call_id}"): 401,
+    ("GET", "/console/api/calls/{call_id}/recording"): 401,
+    ("POST", "/console/api/calls/{call_id}/end"): 401,
+    ("GET", "/console/api/fleet"): 401,
     ("GET", "/twilio/calls"): 401,
     ("GET", "/twilio/calls/{call_sid}"): 401,
     ("POST", "/twilio/voice"): 403,  # X-Twilio-Signature
@@ -84,6 +102,7 @@ async def test_guarded_routes_refuse_strangers(production):
     async with httpx.AsyncClient(base_url=production.base_url, timeout=10) as client:
         for (method, path), expected in GUARDED.items():
             url = path.replace("{call_id}", "call_x").replace("{call_sid}", "CA1")
+            url = url.replace("{tenant}", "acme").replace("{persona}", "receptionist")
             if method == "WS":
                 async with connect(f"{production.ws_url}{url}") as ws:
                     await ws.send('{"event": "connected"}')

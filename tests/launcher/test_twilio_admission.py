@@ -62,3 +62,7 @@ async def test_full_launcher_apologises_refuses_streams_and_outbound(launcher, d
     assert [c["call_id"] for c in calls] == [answered.twiml.parameters["call_id"]], calls
     log = launcher.log()
     assert "refused, launcher is full" in log and "Traceback" not in log
+    # Both refusals (the webhook's apology and the late stream) are counted for dashboards.
+    metrics = launcher.get("/metrics").text
+    assert 'switchboard_calls_refused_total{reason="full",transport="twilio"} 2.0' in metrics
+    assert 'switchboard_webhook_backlog{status="pending"} 0.0' in metrics

@@ -60,6 +60,8 @@ async def test_receiver_outage_and_restart_every_event_arrives_once(
     pending = await _events(first, "pending")
     assert len(pending) == 4 and all(e["last_error"] for e in pending), pending
     assert await _events(first, "delivered") == []
+    # The backlog a dashboard shows (switchboard_webhook_backlog) is what the outbox holds.
+    assert 'switchboard_webhook_backlog{status="pending"} 4.0' in first.get("/metrics").text
 
     first.stop()  # SIGTERM: the launcher goes away with its events still pending
     assert first.proc.returncode == 0
@@ -70,6 +72,7 @@ async def test_receiver_outage_and_restart_every_event_arrives_once(
             return len(await _events(second, "delivered")) == 4
 
         await _until(all_delivered)
+        assert 'switchboard_webhook_backlog{status="pending"} 0.0' in second.get("/metrics").text
     finally:
         await receiver.stop()
 

@@ -66,3 +66,23 @@ def test_malformed_provider_override_is_a_clear_error():
 async def test_tenant_names_are_validated(storage):
     with pytest.raises(TenantConfigError, match="invalid tenant"):
         await apply_tenant_config(storage, get_persona("coach"), "../etc'; drop")
+
+
+async def test_row_changes_turn_settings_on_top_of_the_persona_file(storage):
+    base = get_persona("receptionist")
+    turns = {"max_wait_secs": 2.5, "barge_in": "immediate", "extra_backchannels": ["you bet"]}
+    await storage.put_agent_config(AgentConfig(tenant="acme", persona="receptionist", turns=turns))
+    persona = await apply_tenant_config(storage, base, "acme")
+    assert (persona.turns.max_wait_secs, persona.turns.barge_in) == (2.5, "immediate")
+    assert persona.turns.extra_backchannels == ("you bet",)
+    unchanged = {"max_wait_secs", "barge_in", "extra_backchannels"}
+    assert persona.turns.model_dump(exclude=unchanged) == base.turns.model_dump(exclude=unchanged)
+    assert base.turns.max_wait_secs != 2.5  # the file itself is untouched
+
+
+def test_invalid_turn_settings_are_a_clear_error():
+    base = get_persona("receptionist")
+    for turns, field in (({"max_wait_secs": 9}, "max_wait_secs"), ({"colour": 1}, "colour")):
+        row = AgentConfig(tenant="acme", persona="receptionist", turns=turns)
+        with pytest.raises(TenantConfigError, match=f"(?s)turns is not valid.*{field}"):
+            override(base, row)

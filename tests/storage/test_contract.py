@@ -101,16 +101,45 @@ async def test_agent_config_is_replaced_and_disabled_rows_are_hidden(storage):
         providers={"tts": {"name": "cartesia"}},
         tools=[{"name": "lookup", "url": "https://example.test/hook"}],
         recording=False,
+        turns={"barge_in": "off", "extra_backchannels": ["you bet"]},
     )
     await storage.put_agent_config(second)
     got = await storage.get_agent_config("acme", "receptionist")
     assert got.prompt is None and got.greeting == "Acme, hello!"
     assert got.providers == {"tts": {"name": "cartesia"}} and got.tools == second.tools
-    assert got.recording is False
+    assert got.recording is False and got.turns == second.turns
     assert await storage.get_agent_config("acme", "sales") is None
     await storage.put_agent_config(second.model_copy(update={"enabled": False}))
     disabled = await storage.get_agent_config("acme", "receptionist")
     assert disabled is not None and disabled.enabled is False  # the runner refuses it
+
+
+async def test_agent_configs_are_listed_per_tenant_and_deleted(storage):
+    rows = [
+        AgentConfig(tenant="zeta", persona="coach", enabled=False),
+        AgentConfig(tenant="acme", persona="receptionist", turns={"max_wait_secs": 2.5}),
+        AgentConfig(tenant="acme", persona="coach", voice_settings={"speed": 1.1}),
+    ]
+    for row in rows:
+        await storage.put_agent_config(row)
+    listed = await storage.list_agent_configs()
+    assert [(c.tenant, c.persona) for c in listed] == [
+        ("acme", "coach"),
+        ("acme", "receptionist"),
+        ("zeta", "coach"),
+    ]
+    assert listed[1].turns == {"max_wait_secs": 2.5} and listed[0].turns == {}
+    assert listed[0].voice_settings == {"speed": 1.1} and listed[2].enabled is False
+    acme = await storage.list_agent_configs("acme")
+    assert [c.persona for c in acme] == ["coach", "receptionist"]
+    assert await storage.list_agent_configs("nobody") == []
+    assert await storage.delete_agent_config("acme", "coach") is True
+    assert await storage.delete_agent_config("acme", "coach") is False
+    assert await storage.get_agent_config("acme", "coach") is None
+    assert [(c.tenant, c.persona) for c in await storage.list_agent_configs()] == [
+        ("acme", "receptionist"),
+        ("zeta", "coach"),
+    ]
 
 
 async def test_overlapping_appointments_are_refused(storage):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 
 from config import Settings
 from storage.base import Memory, TranscriptTurn
 from storage.sqlite import SQLiteStorage
+from storage.sqlite_db import MIGRATIONS_DIR, apply_migrations
 from tests.storage.helpers import call
 
 
@@ -19,11 +21,30 @@ async def test_open_creates_the_file_in_wal_mode_and_records_migrations(tmp_path
     with sqlite3.connect(path) as conn:
         assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
         names = [r[0] for r in conn.execute("select name from schema_migrations order by name")]
-    assert names == ["001_init.sql"]
+    assert names == ["001_init.sql", "002_agent_turns.sql"]
     again = SQLiteStorage(path)
     await again.open()  # nothing left to apply: no "table already exists"
     await again.create_call(call("c1"))
     await again.close()
+
+
+async def test_a_file_from_before_turn_settings_is_upgraded_and_keeps_its_rows(tmp_path):
+    path, first = tmp_path / "old.db", tmp_path / "first"
+    first.mkdir()
+    shutil.copy(MIGRATIONS_DIR / "001_init.sql", first)
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        apply_migrations(conn, first)
+        conn.execute(
+            "INSERT INTO agent_configs (tenant, persona, greeting, updated_at)"
+            " VALUES ('acme', 'receptionist', 'Hi.', '2026-01-01T00:00:00.000000Z')"
+        )
+    storage = SQLiteStorage(path)
+    await storage.open()
+    [row] = await storage.list_agent_configs()
+    assert (row.greeting, row.turns) == ("Hi.", {})
+    await storage.put_agent_config(row.model_copy(update={"turns": {"barge_in": "off"}}))
+    assert (await storage.get_agent_config("acme", "receptionist")).turns == {"barge_in": "off"}
+    await storage.close()
 
 
 async def test_foreign_keys_cascade_a_calls_children(tmp_path):
