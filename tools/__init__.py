@@ -14,6 +14,7 @@ from tools.client import DEVICE_TOOLS, client_spec
 from tools.email_tools import send_booking_confirmation, send_email
 from tools.messages import schedule_callback, send_to_voicemail, take_message
 from tools.scheduling import book_appointment, check_availability
+from tools.screenshot import SPEC as SCREENSHOT
 from tools.spec import ToolSpec, from_function
 from tools.transfer import transfer_call, transfer_immediate
 
@@ -33,6 +34,7 @@ _FUNCTIONS: dict[str, ToolSpec] = {
         from_function(send_booking_confirmation),
     )
 }
+_FUNCTIONS[SCREENSHOT.name] = SCREENSHOT  # a client tool whose answer is an image
 _CLIENT_NAMES = frozenset(tool.name for tool in DEVICE_TOOLS)
 
 TOOLS: frozenset[str] = frozenset(_FUNCTIONS) | _CLIENT_NAMES
