@@ -22,8 +22,14 @@ PERSONA = Persona(
     stt=stt("cartesia", model="ink-whisper"),
     llm=llm("openai", model="gpt-4o-mini", temperature=0.8),
     tts=tts("cartesia", voice="a0e99841-438c-4a64-b679-ae501e7d6091", speed=1.05),
-    tools=("end_call", "get_battery_level", "get_location", "set_flashlight", "vibrate",
-           "take_screenshot"),
+    tools=(
+        "end_call",
+        "get_battery_level",
+        "get_location",
+        "set_flashlight",
+        "vibrate",
+        "take_screenshot",
+    ),
     memory=True,
     turns=TurnSettings(
         max_wait_secs=2.0,

@@ -8,8 +8,8 @@ token. The page may add only the persona's declared metadata fields (the coach's
 and goal) that the token leaves open, as short strings. The answer holds a token for that one
 room, short-lived and without admin grants: the LiveKit API key stays in the launcher.
 
-``GET /static/{name}`` serves the page's scripts (LiveKit mode, client tools) and the vendored ``livekit-client``
-(``static/vendor/README.md``): the page needs no CDN.
+``GET /static/{name}`` serves the page's scripts (LiveKit mode, client tools) and the vendored
+``livekit-client`` (``static/vendor/README.md``): the page needs no CDN.
 """
 
 from __future__ import annotations

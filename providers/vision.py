@@ -18,9 +18,9 @@ VISION_MODELS: dict[str, tuple[str, ...]] = {
     "ollama": (
         "llava", "bakllava", "llama3.2-vision", "llama4", "gemma3", "qwen2.5vl", "qwen2.5-vl",
         "minicpm-v", "moondream", "granite3.2-vision", "mistral-small3.1",
-    ),  # fmt: skip
-}
-TEXT_ONLY: tuple[str, ...] = ("o1-mini", "o3-mini")  # reasoning models without vision
+    ),
+}  # fmt: skip
+TEXT_ONLY: tuple[str, ...] = ("o1-mini", "o1-preview", "o3-mini")  # reasoning models without vision
 
 # Pipecat service class name → provider name in the table.
 _CLASSES = {
