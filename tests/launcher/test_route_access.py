@@ -28,6 +28,8 @@ PUBLIC = {
     ("GET", "/static/{name:path}"): "the page's own scripts (a fixed list, no data)",
     ("POST", "/console/login"): "checks the API key, then sets the console's login cookie",
     ("POST", "/console/logout"): "forgets the console's login cookie",
+    ("GET", "/plivo/dial"): "Plivo XML that dials a number (a document; it places no call)",
+    ("POST", "/plivo/dial"): "the same, as Plivo may fetch it with POST",
 }
 # Guarded routes and the refusal a stranger gets.
 GUARDED = {
@@ -61,6 +63,8 @@ GUARDED = {
     ("POST", "/livekit/webhook"): 401,  # LiveKit's signed JWT
     ("WS", "/twilio/media"): 1008,  # the one-use media token
     ("WS", "/twilio/media/{call_id}"): 1008,  # the same, in the worker it is handed to
+    ("POST", "/{carrier}/voice"): 403,  # SignalWire, Telnyx, Plivo: each carrier's signature
+    ("WS", "/{carrier}/media/{call_id}"): 1008,  # the one-use media token
 }
 
 
@@ -103,6 +107,7 @@ async def test_guarded_routes_refuse_strangers(production):
         for (method, path), expected in GUARDED.items():
             url = path.replace("{call_id}", "call_x").replace("{call_sid}", "CA1")
             url = url.replace("{tenant}", "acme").replace("{persona}", "receptionist")
+            url = url.replace("{carrier}", "telnyx")
             if method == "WS":
                 async with connect(f"{production.ws_url}{url}") as ws:
                     await ws.send('{"event": "connected"}')

@@ -183,7 +183,7 @@ async def test_browser_offer_lands_in_a_worker_and_the_call_works(
     doubles, launcher_factory, tmp_path
 ):
     from tests.bots.scenario import LONG_REPLY, SERVICES_Q
-    from tests.bots.test_e2e_browser import _talk, _wait_call_over
+    from tests.bots.test_e2e_browser import _talk
     from tests.callers.mic import mic_track
 
     doubles.client.reset()
@@ -198,7 +198,7 @@ async def test_browser_offer_lands_in_a_worker_and_the_call_works(
     assert lines[0].startswith("Bot:Thank you for calling Bright Smile Dental"), lines
     assert any("We offer cleanings" in ln for ln in lines), lines
     assert seen["bot_audio_max"] > 0.01
-    call = await _wait_call_over(launcher, timeout=15)
+    call = await launcher.last_call_over(timeout=15)
     assert call["end_reason"] == "caller_hung_up" and call["transport"] == "webrtc"
     details = launcher.get(f"/calls/{call['call_id']}").json()
     assert details["transcript"][0]["role"] == "assistant"
