@@ -59,46 +59,52 @@ class PlayoutClock:
         await asyncio.sleep(min(limit, max(0.0, self.end - time.monotonic())))
 
 
-class TelnyxSerializer(TelnyxFrameSerializer):
+class PlayedOutHangUp:
+    """Mixin for Pipecat's carrier serializers: hang up through our REST client, after playout.
+
+    Put it before the Pipecat serializer among the bases; a subclass names its ``carrier`` and
+    says which of the serializer's ids the carrier's REST API knows the call by.
+    """
+
+    carrier = ""
+
+    def __init__(self, settings: Settings, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._settings = settings
+        self._clock = PlayoutClock()
+        self._ending = False
+
+    def _rest_call_id(self) -> str:
+        raise NotImplementedError
+
+    async def serialize(self, frame: Frame) -> str | bytes | None:
+        """Serialize, keeping count of the audio the carrier has to play."""
+        self._clock.sent(frame)
+        self._ending = isinstance(frame, EndFrame)  # a cancelled call is not played out
+        return await super().serialize(frame)  # type: ignore[misc]
+
+    async def _hang_up_call(self) -> None:
+        if self._ending:
+            await self._clock.played()
+        await _rest_hang_up(self._settings, self.carrier, self._rest_call_id())
+
+
+class TelnyxSerializer(PlayedOutHangUp, TelnyxFrameSerializer):
     """Pipecat's Telnyx serializer, hanging up (after the playout) through our REST client."""
 
-    def __init__(self, settings: Settings, **kwargs: Any):
-        super().__init__(**kwargs)
-        self._settings = settings
-        self._clock = PlayoutClock()
-        self._ending = False
+    carrier = "telnyx"
 
-    async def serialize(self, frame: Frame) -> str | bytes | None:
-        """Serialize, keeping count of the audio the carrier has to play."""
-        self._clock.sent(frame)
-        self._ending = isinstance(frame, EndFrame)  # a cancelled call is not played out
-        return await super().serialize(frame)
-
-    async def _hang_up_call(self) -> None:
-        if self._ending:
-            await self._clock.played()
-        await _rest_hang_up(self._settings, "telnyx", self._call_control_id or "")
+    def _rest_call_id(self) -> str:
+        return self._call_control_id or ""
 
 
-class PlivoSerializer(PlivoFrameSerializer):
+class PlivoSerializer(PlayedOutHangUp, PlivoFrameSerializer):
     """Pipecat's Plivo serializer, hanging up (after the playout) through our REST client."""
 
-    def __init__(self, settings: Settings, **kwargs: Any):
-        super().__init__(**kwargs)
-        self._settings = settings
-        self._clock = PlayoutClock()
-        self._ending = False
+    carrier = "plivo"
 
-    async def serialize(self, frame: Frame) -> str | bytes | None:
-        """Serialize, keeping count of the audio the carrier has to play."""
-        self._clock.sent(frame)
-        self._ending = isinstance(frame, EndFrame)  # a cancelled call is not played out
-        return await super().serialize(frame)
-
-    async def _hang_up_call(self) -> None:
-        if self._ending:
-            await self._clock.played()
-        await _rest_hang_up(self._settings, "plivo", self._call_id or "")
+    def _rest_call_id(self) -> str:
+        return self._call_id or ""
 
 
 def signalwire_account(settings: Settings) -> RestAccount:
