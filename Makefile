@@ -25,7 +25,7 @@ bench:
 
 doubles:
 	@scripts/bootstrap.sh test
-	uv run --frozen python -m tests.doubles --port 8800
+	uv run --frozen python -m simulators.doubles --port 8800
 
 # Apply supabase/migrations/*.sql to DATABASE_URL (make migrate DATABASE_URL=postgresql://...).
 # SQLite needs nothing: it migrates itself at start-up. Alternative: `supabase db push`.

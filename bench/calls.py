@@ -13,8 +13,8 @@ from tqdm import tqdm
 from bench import scenario
 from bench.prom import ACTIVE_CALLS, parse_metrics
 from bench.stack import Stack
-from tests.callers.result import CallResult
-from tests.callers.twilio import TwilioCaller
+from simulators.callers.result import CallResult
+from simulators.callers.twilio import TwilioCaller
 
 
 @dataclass

@@ -27,9 +27,9 @@ from bench.fleet_report import summarize as summarize_fleet
 from bench.fleet_stack import DEFAULT_OUT, Fleet, FleetConfig, our_pids, running_fleet
 from bench.machine import CpuLedger, machine_info
 from bench.report import launcher_log_summary, write_json
-from processors.transcript_store import RESUME_LINE
-from tests.callers.listen import PhraseListener
-from tests.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
+from plugins.transcript_store import RESUME_LINE
+from simulators.callers.listen import PhraseListener
+from simulators.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
 
 STORED_BEFORE_KILL = 3  # greeting, the caller's first turn, its reply
 

@@ -2,9 +2,9 @@
 
 The caller says one turn, then holds the line (silence, as a thinking caller would) at a
 :class:`Hold` until the bench lets its host's calls go on. A call whose host was killed sees its
-stream break; it then plays Twilio's part (``tests/callers/twilio_redirect.py``): it holds the line
-on the TwiML's ``<Pause>`` until the fleet redirects it over the Twilio REST double, connects to
-the new stream, hears the apology and says its second turn there.
+stream break; it then plays Twilio's part (``simulators/callers/twilio_redirect.py``): it holds
+the line on the TwiML's ``<Pause>`` until the fleet redirects it over the Twilio REST double,
+connects to the new stream, hears the apology and says its second turn there.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench import scenario
-from tests.callers.result import CallResult
-from tests.callers.script import HangUp, Say, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
-from tests.callers.twilio_redirect import next_twiml
+from simulators.callers.result import CallResult
+from simulators.callers.script import HangUp, Say, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
+from simulators.callers.twilio_redirect import next_twiml
 
 HOLD_TIMEOUT_SECS = 120.0
 APOLOGY_TIMEOUT_SECS = 15.0

@@ -27,8 +27,8 @@ import psutil
 from bench.fleet_calls import Kill
 from bench.stack import BenchSetupError, prepare_doubles
 from config import Settings
+from simulators.doubles.process import DoublesProcess
 from storage.sqlite import SQLiteStorage
-from tests.doubles.process import DoublesProcess
 from tests.fleet.redis_process import RedisProcess
 from tests.launcher.process import LauncherProcess
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tests.callers.script import HangUp, Say, Step, WaitForBotSilence
+from simulators.callers.script import HangUp, Say, Step, WaitForBotSilence
 
 VAD_STOP_SECS = 0.2
 """Silero VAD ``stop_secs`` of the receptionist (``TurnSettings.vad_stop_secs`` default)."""

@@ -23,14 +23,14 @@ from websockets.asyncio.client import connect
 
 from bench.report import write_json
 from bench.stack import running_stack
+from simulators.callers import fuzz
+from simulators.callers import media_streams as wire
+from simulators.callers.api_fuzz import access_statuses, schemathesis_runs
+from simulators.callers.offers import JUNK_OFFERS
+from simulators.callers.script import Say, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
+from simulators.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
 from tests.bots.scenario import BOOKING
-from tests.callers import fuzz
-from tests.callers import media_streams as wire
-from tests.callers.api_fuzz import access_statuses, schemathesis_runs
-from tests.callers.offers import JUNK_OFFERS
-from tests.callers.script import Say, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
-from tests.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
 
 API_KEY = "sk-bench-security-0123456789abcdef"
 PRODUCTION = {

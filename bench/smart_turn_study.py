@@ -34,7 +34,7 @@ from loguru import logger  # noqa: E402
 
 from bench.turn_corpus import COMPLETE_KINDS, Item, corpus, dropped  # noqa: E402
 from bench.voices import VOICES  # noqa: E402
-from tests.callers.audio import mulaw_decode, mulaw_encode  # noqa: E402
+from simulators.callers.audio import mulaw_decode, mulaw_encode  # noqa: E402
 
 RATE = 8000
 PRE_SPEECH_SECS = 0.7  # pre_speech_ms 500 + VAD start_secs 0.2

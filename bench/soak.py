@@ -45,7 +45,7 @@ from bench.soak_report import format_soak, summarize
 from bench.stack import BenchSetupError, Stack, running_stack
 from bench.turn_corpus import COMPLETE_KINDS, corpus
 from bench.turns import TURNS_PROFILE
-from tests.doubles.client import DoublesClient
+from simulators.doubles.client import DoublesClient
 
 MAX_REDIALS = 10  # a caller told "all our lines are busy" tries again, this many times
 REDIAL_SECS = 1.0

@@ -1,6 +1,6 @@
 """What a soak call says, which of its turns get a fault, and how each fault is injected.
 
-Faults go through the doubles' control API (``tests/doubles/control.py``):
+Faults go through the doubles' control API (``simulators/doubles/control.py``):
 
 - ``stt_drop``: ``POST /_doubles/drop/deepgram`` (close 1011 or 1000) while the caller speaks;
 - ``tts_drop``: ``POST /_doubles/drop/elevenlabs`` as the bot's reply starts to arrive;
@@ -23,8 +23,8 @@ from typing import Any
 
 from bench.turn_corpus import Item
 from bench.turn_plan import SHORT_REPLY
-from tests.callers.script import HangUp, Say, Step, Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
+from simulators.callers.script import HangUp, Say, Step, Wait, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 
 FAULT_KINDS = ("stt_drop", "llm_5xx", "llm_hang", "tts_drop")
 LLM_FAULTS = {  # the phrase a caller says to get this LLM fault (never said on a clean turn)

@@ -14,7 +14,7 @@ import numpy as np
 
 from bench.soak_faults import FaultEvent
 from bench.turn_measure import FRAME_SECS, VOICE_RMS
-from tests.callers.result import CallResult
+from simulators.callers.result import CallResult
 
 ANSWER_WITHIN_SECS = 9.5  # the reply watch's apology comes ~8.5 s after a turn at the latest
 COLLATERAL_BEFORE_SECS = 0.5  # a drop this long before a turn started still hits it

@@ -11,9 +11,9 @@ from typing import Any
 
 from bench import scenario
 from config import Settings
-from tests.callers.audio import speech_pcm
-from tests.doubles.client import DoublesClient
-from tests.doubles.process import DoublesProcess
+from simulators.callers.audio import speech_pcm
+from simulators.doubles.client import DoublesClient
+from simulators.doubles.process import DoublesProcess
 from tests.launcher.process import LauncherProcess
 
 

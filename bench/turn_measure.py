@@ -1,6 +1,6 @@
 """Turn-taking figures of one simulated call, measured where the caller is.
 
-Caller times are seconds since the call's Twilio ``start`` (``tests/callers``); bot voice is
+Caller times are seconds since the call's Twilio ``start`` (``simulators/callers``); bot voice is
 10 ms frames of played-out audio with RMS above the callers' voice threshold (300).
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from bench.turn_plan import BARGE_AFTER_SECS, SHORT_REPLY, TurnSpec
-from tests.callers.result import CallResult
+from simulators.callers.result import CallResult
 
 VOICE_RMS = 300.0
 FRAME_SECS = 0.01

@@ -18,7 +18,14 @@ import numpy as np
 
 from bench.turn_corpus import COMPLETE_KINDS, PAUSE_SECS, Item, corpus
 from bench.voices import cap_gaps, synthesize
-from tests.callers.script import BargeIn, HangUp, Say, Step, WaitForBotSilence, WaitForBotSpeech
+from simulators.callers.script import (
+    BargeIn,
+    HangUp,
+    Say,
+    Step,
+    WaitForBotSilence,
+    WaitForBotSpeech,
+)
 
 RATE = 8000
 TRIGGER = "Tell me about your services."

@@ -35,8 +35,8 @@ from bench.turn_plan import (
     script,
 )
 from bench.turn_report import format_turns, summarize_level
-from tests.callers.twilio import TwilioCaller
-from tests.doubles.client import DoublesClient
+from simulators.callers.twilio import TwilioCaller
+from simulators.doubles.client import DoublesClient
 
 # The outside caller's provider delays (issue 10): STT 50 ms, LLM 300 ms, TTS 150 ms, with
 # Deepgram's own endpointing.

@@ -33,7 +33,7 @@ import numpy as np
 import soxr
 from loguru import logger
 
-from tests.callers.audio import cache_dir, read_wav, write_wav
+from simulators.callers.audio import cache_dir, read_wav, write_wav
 
 VERSION = "2"  # bump to invalidate every cached voice clip
 TARGET_RMS = 3000.0  # RMS of the speech samples (int16)

@@ -10,7 +10,7 @@ call) and reserves a slot for each on the host with the most room.
 * A LiveKit room call: that host is asked to join the same room (``launcher.fleet_rooms``).
 
 The new host rebuilds the conversation from the stored turns, apologises and carries on
-(``processors.transcript_store``).
+(``plugins.transcript_store``).
 """
 
 from __future__ import annotations

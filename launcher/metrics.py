@@ -74,7 +74,7 @@ class LauncherMetrics:
             ["reason"],
             registry=self.registry,
         )
-        # --- turn-taking (processors/turn_metrics.py) ---
+        # --- turn-taking (plugins/turn_metrics.py) ---
         self.turn_ends = Counter(
             "switchboard_turn_ends",
             "Caller turns ended, by why (words, acoustic, hold, cap, no_words)",
@@ -120,7 +120,7 @@ class LauncherMetrics:
             ["status"],
             registry=self.registry,
         )
-        # --- provider failover (processors/failovers.py) ---
+        # --- provider failover (plugins/failovers.py) ---
         self.failovers = Counter(
             "switchboard_failovers",
             "Provider switches of a call's stage (to its backup, or back to the primary)",

@@ -18,7 +18,7 @@ from storage.base import Storage, TranscriptTurn
 from webhooks.outbox import enqueue
 
 if TYPE_CHECKING:
-    from processors.call_writer import CallWriter
+    from plugins.call_writer import CallWriter
 
 ANALYSIS_ATTEMPTS = 3
 

@@ -7,15 +7,15 @@ from typing import Any
 from assembly.plugins import CallPlugin
 from config import Settings
 from memory import memory_backend
-from processors.call_record import CallRecordPlugin
-from processors.cost import CostPlugin, Prices
-from processors.failovers import FailoverRecord
-from processors.latency_breakdown import LatencyBreakdownPlugin
-from processors.memory_recall import MemoryPlugin
-from processors.recording import CallRecording
-from processors.transcript_store import TranscriptStore
-from processors.turn_metrics import TurnTakingMetrics
-from runner.limits import CallLimits
+from plugins.call_record import CallRecordPlugin
+from plugins.cost import CostPlugin, Prices
+from plugins.failovers import FailoverRecord
+from plugins.latency_breakdown import LatencyBreakdownPlugin
+from plugins.limits import CallLimits
+from plugins.memory_recall import MemoryPlugin
+from plugins.recording import CallRecording
+from plugins.transcript_store import TranscriptStore
+from plugins.turn_metrics import TurnTakingMetrics
 from storage import Storage
 
 

@@ -22,6 +22,10 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from simulators.callers.browser import BrowserCaller  # noqa: E402
+from simulators.callers.script import BargeIn, Say, Wait, WaitForBotSilence  # noqa: E402
+from simulators.callers.twilio import TwilioCaller  # noqa: E402
+from simulators.doubles.process import DoublesProcess  # noqa: E402
 from tests.bots.scenario import (  # noqa: E402
     BOOKING,
     GOODBYE_Q,
@@ -29,10 +33,6 @@ from tests.bots.scenario import (  # noqa: E402
     STOP,
     full_call_rules,
 )
-from tests.callers.browser import BrowserCaller  # noqa: E402
-from tests.callers.script import BargeIn, Say, Wait, WaitForBotSilence  # noqa: E402
-from tests.callers.twilio import TwilioCaller  # noqa: E402
-from tests.doubles.process import DoublesProcess  # noqa: E402
 from tests.launcher.process import LauncherProcess, free_port  # noqa: E402
 from tests.webhooks.receiver import Receiver  # noqa: E402
 

@@ -31,7 +31,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def doubles():
     """The provider doubles in their own process, for the whole session."""
-    from tests.doubles.process import DoublesProcess
+    from simulators.doubles.process import DoublesProcess
 
     with DoublesProcess() as running:
         yield running

@@ -16,12 +16,16 @@ OUR_PACKAGES = [
     "config",
     "fleet",
     "launcher",
-    "processors",
+    "memory",
+    "plugins",
+    "postcall",
     "providers",
     "runner",
     "storage",
     "tools",
     "transports",
+    "turntaking",
+    "webhooks",
 ]
 # Names the 1.14 notes list as deprecated, removed, or silently ignored.
 FORBIDDEN = re.compile(

@@ -9,9 +9,9 @@ from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.processors.frame_processor import FrameProcessor
 
 import tools as catalogue  # the package, read at call time: assembly imports this module
-from processors.filler import ToolFiller
 from tools.client import client_spec
 from tools.declared import ClientTool, WebhookTool
+from tools.filler import ToolFiller
 from tools.spec import ToolSpec, function_schema
 from tools.webhook import webhook_spec
 

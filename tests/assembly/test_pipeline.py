@@ -26,8 +26,8 @@ from pipecat.turns.user_stop import (
 from assembly.persona import TurnSettings
 from assembly.turns import turn_taking
 from bots import PERSONAS
-from processors.filler import ToolFiller
 from tests.assembly.builders import build_every_call
+from tools.filler import ToolFiller
 from transports.kinds import AUDIO, TransportKind
 from turntaking.barge_in import BargeInStartStrategy
 from turntaking.context_order import ContextOrder

@@ -18,8 +18,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from assembly.call import CallContext
 from assembly.tracing import CONTENT_ATTRIBUTES, _ContentDroppingExporter, worker_tracing
 from config import Settings
-from tests.callers.script import HangUp, Say, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
+from simulators.callers.script import HangUp, Say, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from tests.otlp_receiver import OtlpReceiver, Span, render
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -172,7 +172,7 @@ async def test_tracing_off_puts_nothing_of_it_on_the_frame_path():
     from pipecat.utils.tracing.turn_trace_observer import TurnTraceObserver
 
     from assembly.observers import ObserverGroup
-    from tests.processors.calls import built_call
+    from tests.plugins.calls import built_call
 
     call = await built_call([], persona="receptionist")
     observers = call.worker._observer._observers  # every observer told of every frame

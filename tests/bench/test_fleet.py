@@ -7,8 +7,8 @@ import json
 from bench.fleet_calls import FleetCall, Kill, exchanges_for, host_of
 from bench.fleet_report import context_kept, failed, format_fleet, redirect_secs, summarize
 from bench.fleet_stack import FleetConfig
-from tests.callers.result import CallerTurn, CallResult
-from tests.callers.twiml import TwimlAnswer
+from simulators.callers.result import CallerTurn, CallResult
+from simulators.callers.twiml import TwimlAnswer
 
 KILL = Kill("h1", at=100.0, wall=1000.0)
 

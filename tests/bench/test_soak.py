@@ -16,7 +16,7 @@ from bench.soak_measure import (
     turn_rows,
 )
 from bench.soak_report import format_soak, summarize
-from tests.callers.result import CallerTurn, CallResult
+from simulators.callers.result import CallerTurn, CallResult
 
 RATE = 8000
 

@@ -23,7 +23,7 @@ from bench.voices import (
     synthesize,
     synthesize_with_pause,
 )
-from tests.callers.audio import CACHE_ENV, frame_rms
+from simulators.callers.audio import CACHE_ENV, frame_rms
 
 RATE = 8000
 SENTENCE = "Do you take new patients?"

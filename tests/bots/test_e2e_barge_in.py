@@ -9,6 +9,14 @@ Each test here speaks corpus voices over a long reply and checks what the caller
 import pytest
 
 from bench.turn_plan import BARGE_AFTER_SECS, LONG_REPLY, trigger_pcm
+from simulators.callers.script import (
+    BargeIn,
+    HangUp,
+    Say,
+    Wait,
+    WaitForBotSilence,
+    WaitForBotSpeech,
+)
 from tests.bots.turn_line import (
     VOICES,
     caller,
@@ -16,14 +24,6 @@ from tests.bots.turn_line import (
     item,
     last_user_messages,
     open_line,
-)
-from tests.callers.script import (
-    BargeIn,
-    HangUp,
-    Say,
-    Wait,
-    WaitForBotSilence,
-    WaitForBotSpeech,
 )
 
 

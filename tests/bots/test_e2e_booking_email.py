@@ -10,9 +10,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.callers.listen import PhraseListener
-from tests.callers.script import Say, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import Say, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from tests.tools.smtp_server import SmtpServer
 
 BOOK_Q = "i would like to book an appointment"

@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from simulators.callers.browser import BrowserCaller
+from simulators.callers.mic import mic_track
 from tests.bots.scenario import (
     GOODBYE,
     LONG_REPLY,
@@ -14,8 +16,6 @@ from tests.bots.scenario import (
     spoken_before_barge_in,
     user_texts,
 )
-from tests.callers.browser import BrowserCaller
-from tests.callers.mic import mic_track
 
 
 @pytest.fixture

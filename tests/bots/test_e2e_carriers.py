@@ -12,6 +12,9 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
+from simulators.callers.carrier import CarrierCaller
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import BargeIn, Say, Wait, WaitForBotSilence
 from tests.bots.scenario import (
     GOODBYE_HEARD,
     LONG_REPLY,
@@ -20,9 +23,6 @@ from tests.bots.scenario import (
     full_call_rules,
     spoken_before_barge_in,
 )
-from tests.callers.carrier import CarrierCaller
-from tests.callers.listen import PhraseListener
-from tests.callers.script import BargeIn, Say, Wait, WaitForBotSilence
 
 CARRIERS = ["signalwire", "telnyx", "plivo"]
 CLEAR = {"signalwire": "clear", "telnyx": "clear", "plivo": "clearAudio"}

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
+from simulators.callers.mic import mic_track
 from tests.bots.test_e2e_browser import _talk
-from tests.callers.mic import mic_track
 from tools.transfer import REFUSAL
 
 TRANSFER_Q = "i would like to speak to a person"

@@ -10,6 +10,7 @@ import pytest
 
 from bench.stages import mono_to_wall
 from bench.turn_measure import provider_secs
+from simulators.callers.script import HangUp, Say, WaitForBotSilence
 from tests.bots.turn_line import (
     PROFILE,
     VOICES,
@@ -19,7 +20,6 @@ from tests.bots.turn_line import (
     open_line,
     say_each,
 )
-from tests.callers.script import HangUp, Say, WaitForBotSilence
 
 PROVIDER = provider_secs({**PROFILE, "llm_tokens_per_sec": 100.0})
 

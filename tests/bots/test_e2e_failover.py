@@ -14,6 +14,7 @@ from pathlib import Path
 
 from assembly.persona import TurnSettings
 from config import Settings
+from simulators.callers.script import HangUp, Say, Wait, WaitForBotSilence
 from tests.bots.scenario import BOOKING
 from tests.bots.test_e2e_no_silent_turn import (
     HOURS,
@@ -24,7 +25,6 @@ from tests.bots.test_e2e_no_silent_turn import (
     _replies_to,
     _said,
 )
-from tests.callers.script import HangUp, Say, Wait, WaitForBotSilence
 
 TURNS = TurnSettings()
 DEFAULTS = Settings(_env_file=None)

@@ -10,8 +10,8 @@ import json
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tests.callers.script import Say, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
+from simulators.callers.script import Say, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 
 CAL = "c_brightsmile@group.calendar.google.com"
 TZ = ZoneInfo("Europe/London")

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from processors.latency_breakdown import STAGES
+from plugins.latency_breakdown import STAGES
+from simulators.callers.script import Say, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
-from tests.callers.script import Say, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
 
 pytestmark = pytest.mark.serial  # stages checked against the caller within 20 ms
 
@@ -97,7 +97,7 @@ PRICES = {
 async def test_cost_of_a_scripted_call_is_stored_and_shown(doubles, launcher_factory):
     import json
 
-    from tests.doubles.llm import tokens
+    from simulators.doubles.llm import tokens
 
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING])

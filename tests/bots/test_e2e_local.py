@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from simulators.callers.audio import read_wav
+from simulators.callers.listen import PhraseListener, speech_segments
+from simulators.callers.mic import mic_track
+from simulators.callers.pulse import PulseAudioSession
 from tests.bots.scenario import (
     GOODBYE_HEARD,
     LONG_REPLY,
@@ -18,10 +22,6 @@ from tests.bots.scenario import (
     spoken_before_barge_in,
     user_texts,
 )
-from tests.callers.audio import read_wav
-from tests.callers.listen import PhraseListener, speech_segments
-from tests.callers.mic import mic_track
-from tests.callers.pulse import PulseAudioSession
 
 ROOT = Path(__file__).resolve().parents[2]
 

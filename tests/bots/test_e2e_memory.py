@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from processors.memory_recall import MEMORY_HEADER
-from tests.callers.listen import PhraseListener
-from tests.callers.script import Say, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
+from memory.recall import MEMORY_HEADER
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import Say, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 
 GOAL = "my goal is to run five miles every day"
 ASK = "what was my goal"

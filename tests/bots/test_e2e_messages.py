@@ -8,11 +8,11 @@
 
 from pathlib import Path
 
+from simulators.callers.listen import PhraseListener, normalize
+from simulators.callers.script import Say, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from storage.base import Message
 from storage.sqlite import SQLiteStorage
-from tests.callers.listen import PhraseListener, normalize
-from tests.callers.script import Say, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
 from tools.messages import VOICEMAIL_PROMPT
 
 CALLER_NUMBER = "+15005550006"

@@ -12,10 +12,10 @@ import pytest
 
 from assembly.persona import TurnSettings
 from config import Settings
+from simulators.callers.listen import PhraseListener, speech_segments
+from simulators.callers.script import HangUp, Say, Wait, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
-from tests.callers.listen import PhraseListener, speech_segments
-from tests.callers.script import HangUp, Say, Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
 
 TURNS = TurnSettings()  # the receptionist's reply watch: the defaults
 FIRST_TOKEN_SECS = Settings(_env_file=None).llm_first_token_timeout_secs

@@ -2,9 +2,9 @@
 hang-up (issue 10: ``turns.user_idle_secs`` was set by two personas and nothing acted on it)."""
 
 from bots.receptionist import PERSONA
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import Say, Wait, WaitForBotSilence
 from tests.bots.turn_line import caller, item, open_line
-from tests.callers.listen import PhraseListener
-from tests.callers.script import Say, Wait, WaitForBotSilence
 
 IDLE = PERSONA.turns.user_idle_secs  # 10 s
 PROMPT = "are you still there take your time"

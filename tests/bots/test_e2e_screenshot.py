@@ -3,10 +3,10 @@
 ``take_screenshot``: the bot asks the page over RTVI, the page calls ``getDisplayMedia`` and
 answers one JPEG frame, and the next LLM request carries it as an OpenAI image part. Headless
 Chromium has no display to capture and no picker to answer, so the browser runs with
-``--use-fake-ui-for-media-stream --use-fake-device-for-media-stream`` (tests/callers/browser.py):
-the page's real ``getDisplayMedia`` call is auto-accepted and Chromium's fake capture device
-supplies the "screen" (a 1280x720 test pattern). The page, the data channel, the bridge and the
-LLM context are real; only the pixels are Chromium's test pattern.
+``--use-fake-ui-for-media-stream --use-fake-device-for-media-stream``
+(simulators/callers/browser.py): the page's real ``getDisplayMedia`` call is auto-accepted and
+Chromium's fake capture device supplies the "screen" (a 1280x720 test pattern). The page, the
+data channel, the bridge and the LLM context are real; only the pixels are Chromium's test pattern.
 
 Flashlight and vibrate: headless desktop Chromium has neither, and the page says so. The mobile
 path of ``vibrate`` runs in Playwright's Android device emulation (real ``navigator.vibrate``
@@ -21,9 +21,9 @@ import pytest
 from PIL import Image
 from playwright.async_api import async_playwright
 
+from simulators.callers.browser import BASE_ARGS, CHROMIUM, BrowserCaller
+from simulators.callers.mic import mic_track
 from tests.bots.test_e2e_browser import _talk
-from tests.callers.browser import BASE_ARGS, CHROMIUM, BrowserCaller
-from tests.callers.mic import mic_track
 from tools.screenshot import IMAGE_NOTE, NO_VISION
 
 SCREEN_Q = "can you look at my screen"

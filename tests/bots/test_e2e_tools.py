@@ -9,9 +9,9 @@ import socket
 
 import pytest
 
-from tests.callers.listen import PhraseListener
-from tests.callers.script import Say, Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import Say, Wait, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from tests.tools.receiver import Receiver
 
 TRANSFER_Q = "i would like to speak to a person"

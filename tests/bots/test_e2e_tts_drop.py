@@ -11,10 +11,10 @@ kept and said once the socket is back.
 
 import asyncio
 
+from simulators.callers.listen import PhraseListener, speech_segments
+from simulators.callers.script import HangUp, Say, Wait, WaitForBotSilence
+from simulators.doubles.audio import Synthesizer
 from tests.bots.test_e2e_no_silent_turn import _caller, _greeting_heard
-from tests.callers.listen import PhraseListener, speech_segments
-from tests.callers.script import HangUp, Say, Wait, WaitForBotSilence
-from tests.doubles.audio import Synthesizer
 
 AFTER_AUDIO = 3  # the incident: the socket closed 3 audio messages into the reply
 QUESTION = "what are your opening hours"

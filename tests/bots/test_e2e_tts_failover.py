@@ -9,6 +9,7 @@ Cartesia. Then the primary comes back, and the next reply is the primary's again
 
 import asyncio
 
+from simulators.callers.script import HangUp, Say, Wait, WaitForBotSilence
 from tests.bots.test_e2e_no_silent_turn import _caller, _greeting_heard, _said
 from tests.bots.test_e2e_tts_drop import (
     AFTER_AUDIO,
@@ -21,7 +22,6 @@ from tests.bots.test_e2e_tts_drop import (
     _last_heard_last,
     _line,
 )
-from tests.callers.script import HangUp, Say, Wait, WaitForBotSilence
 
 
 async def _call(doubles, launcher_factory, refuse_secs: float, pause_secs: float, **env):

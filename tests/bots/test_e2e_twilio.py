@@ -2,6 +2,16 @@
 
 import pytest
 
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import (
+    BargeIn,
+    HangUp,
+    Say,
+    Wait,
+    WaitForBotSilence,
+    WaitForBotSpeech,
+)
+from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import (
     BOOKING,
     GOODBYE_HEARD,
@@ -11,9 +21,6 @@ from tests.bots.scenario import (
     full_call_rules,
     spoken_before_barge_in,
 )
-from tests.callers.listen import PhraseListener
-from tests.callers.script import BargeIn, HangUp, Say, Wait, WaitForBotSilence, WaitForBotSpeech
-from tests.callers.twilio import TwilioCaller
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from bench.turn_corpus import Item, corpus
 from bench.turn_measure import voiced_secs
 from bench.turn_plan import LONG_REPLY, TRIGGER, llm_rules, trigger_pcm
 from bench.turns import TURNS_PROFILE
-from tests.callers.result import CallResult
-from tests.callers.script import HangUp, Say, Step, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
+from simulators.callers.result import CallResult
+from simulators.callers.script import HangUp, Say, Step, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 
 PROFILE = dict(TURNS_PROFILE)  # the provider delays, Deepgram-like endpointing
 VOICES = ("espeak-en-us", "festival-slt-hts", "festival-kal")

@@ -11,8 +11,8 @@ import subprocess
 import tempfile
 import time
 
+from simulators.processes import stop_process
 from tests.launcher.process import free_port
-from tests.processes import stop_process
 
 
 class RedisProcess:

@@ -17,13 +17,13 @@ import httpx
 from loguru import logger
 
 from fleet.peers import HOP_HEADER
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import Say, Wait, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
+from simulators.callers.twilio_redirect import next_twiml
+from simulators.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
-from tests.callers.listen import PhraseListener
-from tests.callers.script import Say, Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
-from tests.callers.twilio_redirect import next_twiml
-from tests.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
 from tests.eventually import aeventually
 from tests.fleet.hosts import fleet_host
 

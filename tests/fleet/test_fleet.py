@@ -10,9 +10,9 @@ import os
 import signal
 import time
 
-from tests.callers.script import Wait
-from tests.callers.twilio import TwilioCaller
-from tests.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
+from simulators.callers.script import Wait
+from simulators.callers.twilio import TwilioCaller
+from simulators.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
 from tests.fleet.hosts import fleet_host
 
 

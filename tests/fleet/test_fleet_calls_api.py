@@ -15,9 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from fleet.registry import HOSTS, host_key
 from launcher.pooled_metrics import merge_hosts
-from tests.callers.listen import PhraseListener
-from tests.callers.script import Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import Wait, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from tests.fleet.hosts import fleet_host
 from tests.fleet.test_fleet import _until, _webhook
 

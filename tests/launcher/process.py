@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.processes import stop_process
+from simulators.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,11 +12,11 @@ import httpx
 import psutil
 import pytest
 
-from tests.callers.browser import BrowserCaller
-from tests.callers.listen import PhraseListener
-from tests.callers.mic import mic_track
-from tests.callers.script import WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
+from simulators.callers.browser import BrowserCaller
+from simulators.callers.listen import PhraseListener
+from simulators.callers.mic import mic_track
+from simulators.callers.script import WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from tests.launcher.process import LauncherProcess
 from tests.launcher.production import API_KEY, production_env
 

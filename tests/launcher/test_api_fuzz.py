@@ -7,7 +7,7 @@ production launcher, once without credentials and once with the API key. The big
 
 import pytest
 
-from tests.callers.api_fuzz import access_statuses, schemathesis_runs
+from simulators.callers.api_fuzz import access_statuses, schemathesis_runs
 from tests.launcher.production import API_KEY, production_env
 
 EXAMPLES = 25  # per operation and run

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.callers.twiml import parse_twiml, twilio_signature
+from simulators.callers.twiml import parse_twiml, twilio_signature
 
 
 @pytest.fixture(scope="module")

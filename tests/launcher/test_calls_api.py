@@ -4,10 +4,10 @@ import asyncio
 
 import httpx
 
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import Say, Wait, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
-from tests.callers.listen import PhraseListener
-from tests.callers.script import Say, Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
 
 
 async def test_call_details_and_graceful_end_through_the_api(doubles, launcher_factory):

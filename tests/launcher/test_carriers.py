@@ -17,10 +17,10 @@ from launcher.carrier_signature import plivo_signature, plivo_valid, signalwire_
 from launcher.carriers import CARRIERS
 from launcher.front import media_call_id
 from launcher.media_tokens import TOKEN_PARAM
-from tests.callers.carrier import plivo_v3_signature, telnyx_headers
-from tests.callers.twiml import parse_twiml, twilio_signature
+from simulators.callers.carrier import plivo_v3_signature, telnyx_headers
+from simulators.callers.twiml import parse_twiml, twilio_signature
+from simulators.doubles.config import telnyx_public_key
 from tests.conftest import FAKE_KEYS
-from tests.doubles.config import telnyx_public_key
 from transports.carrier_rest import CarrierRestError, hang_up, transfer
 
 URL = "https://sb.example.com/plivo/voice?persona=receptionist&tenant=acme"

@@ -14,11 +14,11 @@ import httpx
 import pytest
 
 from launcher.calls_routes import DEFAULT_GOODBYE
+from simulators.callers.browser import BrowserCaller
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import BargeIn, Say, Wait, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING, GOODBYE_Q, SERVICES_Q, STOP, full_call_rules
-from tests.callers.browser import BrowserCaller
-from tests.callers.listen import PhraseListener
-from tests.callers.script import BargeIn, Say, Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
 from tests.launcher.process import LauncherProcess, free_port
 from tests.launcher.production import API_KEY, production_env
 from tests.webhooks.receiver import Receiver

@@ -8,8 +8,8 @@ media is set up, and so do the page and the start-up log.
 import httpx
 import pytest
 
-from tests.callers.browser import BrowserCaller
-from tests.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
+from simulators.callers.browser import BrowserCaller
+from simulators.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
 from tests.launcher.process import LauncherProcess
 
 
@@ -51,7 +51,7 @@ async def test_a_call_to_a_persona_that_cannot_run_is_refused_with_the_reason(la
 
 
 async def test_the_page_greys_out_a_persona_that_cannot_run_and_says_why(launcher, tmp_path):
-    from tests.callers.mic import mic_track
+    from simulators.callers.mic import mic_track
 
     wav = mic_track(tmp_path / "mic.wav", [], total=2)
     async with BrowserCaller(wav, loop=False) as browser:

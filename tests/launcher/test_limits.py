@@ -7,12 +7,12 @@ import signal
 import psutil
 
 from launcher.serve import DRAIN_GOODBYE
-from runner.limits import IDLE_GOODBYE, MAX_DURATION_GOODBYE
+from plugins.limits import IDLE_GOODBYE, MAX_DURATION_GOODBYE
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import BargeIn, Say, Wait, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
+from simulators.callers.twiml import fetch_twiml, voice_webhook_form
 from tests.bots.scenario import BOOKING
-from tests.callers.listen import PhraseListener
-from tests.callers.script import BargeIn, Say, Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
-from tests.callers.twiml import fetch_twiml, voice_webhook_form
 
 
 def _caller(doubles, launcher, **kwargs) -> TwilioCaller:

@@ -16,7 +16,7 @@ import pytest
 from livekit import api
 from pipecat.processors.frameworks.rtvi import models as rtvi
 
-from tests.callers.browser import BrowserCaller
+from simulators.callers.browser import BrowserCaller
 from tests.eventually import eventually
 from tests.launcher.process import LauncherProcess
 from tests.launcher.production import API_KEY, production_env

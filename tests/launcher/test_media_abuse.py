@@ -12,9 +12,9 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
-from tests.callers import fuzz
-from tests.callers import media_streams as wire
-from tests.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
+from simulators.callers import fuzz
+from simulators.callers import media_streams as wire
+from simulators.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
 
 SILENCE = b"\xff" * 160
 pytestmark = pytest.mark.serial  # 1,000 handshakes and 50 calls: alone, not beside timing tests

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from simulators.callers.script import Say, Wait, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
-from tests.callers.script import Say, Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
 
 CALL_SECS = 120
 

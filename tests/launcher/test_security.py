@@ -15,11 +15,11 @@ import httpx
 import psutil
 import pytest
 
+from simulators.callers.offers import JUNK_OFFERS, sdp_offer
+from simulators.callers.script import Say, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
+from simulators.callers.twiml import twilio_signature
 from tests.bots.scenario import BOOKING
-from tests.callers.offers import JUNK_OFFERS, sdp_offer
-from tests.callers.script import Say, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
-from tests.callers.twiml import twilio_signature
 from tests.launcher.process import LauncherProcess
 from tests.launcher.production import API_KEY, production_env
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from launcher.sessions import SessionError, SessionTokens
-from tests.callers.offers import sdp_offer
+from simulators.callers.offers import sdp_offer
 from tests.launcher.process import LauncherProcess
 from tests.launcher.production import API_KEY, production_env
 

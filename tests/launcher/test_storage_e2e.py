@@ -4,12 +4,12 @@ import asyncio
 import time
 import wave
 
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import Say, Wait, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from storage.base import AgentConfig
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
-from tests.callers.listen import PhraseListener
-from tests.callers.script import Say, Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
 
 CANCEL = "cancel my appointment"
 BOOKED = "Sure, what time works for you?"

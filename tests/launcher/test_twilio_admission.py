@@ -5,9 +5,9 @@ import asyncio
 import httpx
 import pytest
 
-from tests.callers.script import Wait
-from tests.callers.twilio import TwilioCaller
-from tests.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
+from simulators.callers.script import Wait
+from simulators.callers.twilio import TwilioCaller
+from simulators.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.callers.twiml import fetch_twiml, random_sid, twilio_signature, voice_webhook_form
+from simulators.callers.twiml import fetch_twiml, random_sid, twilio_signature, voice_webhook_form
 
 CALLER_ID = "+15005550006"
 API_KEY = "outbound-test-api-key-0123456789"

@@ -7,7 +7,7 @@ a TLS-terminating proxy: Twilio signs the public URL, so that is the URL that mu
 import httpx
 import pytest
 
-from tests.callers.twiml import parse_twiml, twilio_signature, voice_webhook_form
+from simulators.callers.twiml import parse_twiml, twilio_signature, voice_webhook_form
 
 PUBLIC = "https://voice.example.com"
 FLEET = "https://fleet.example.com"  # a fleet's shared address, in front of every host

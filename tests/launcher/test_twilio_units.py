@@ -5,7 +5,7 @@ import pytest
 from launcher.media_tokens import MediaTokenError, MediaTokens
 from launcher.twilio_signature import compute_signature, is_valid, url_variants
 from launcher.twilio_status import CallStatusStore
-from tests.callers.twiml import twilio_signature
+from simulators.callers.twiml import twilio_signature
 
 URL = "https://voice.example.com/twilio/voice?persona=coach"
 FORM = {"CallSid": "CA1", "From": "+15550001", "To": "+15550002", "AccountSid": "AC1"}

@@ -2,9 +2,9 @@
 
 import asyncio
 
+from simulators.callers.script import Say, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
-from tests.callers.script import Say, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
 from tests.launcher.process import free_port
 from tests.webhooks.receiver import Receiver
 

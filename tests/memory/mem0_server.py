@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.doubles import mem0
+from simulators.doubles import mem0
 from tests.memory.double_server import serve_double
 
 KEY = "m0-test-key"

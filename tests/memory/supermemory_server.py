@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.doubles import supermemory
+from simulators.doubles import supermemory
 from tests.memory.double_server import serve_double
 
 KEY = "sm_test_key"

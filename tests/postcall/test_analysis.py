@@ -5,10 +5,10 @@ import json
 import pytest
 
 from config import Settings
+from plugins.call_writer import CallWriter
 from postcall.analysis import INSTRUCTION, parse_outcome
 from postcall.background import wait_for_background
 from postcall.finish import finish_call
-from processors.call_writer import CallWriter
 from storage.base import CallRecord, TranscriptTurn
 
 OUTCOME = {

@@ -10,11 +10,11 @@ import os
 import signal
 import time
 
+from simulators.callers.script import Say, Wait, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from storage.base import CallRecord
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
-from tests.callers.script import Say, Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
 
 REPLY = "Sure, what time?"
 

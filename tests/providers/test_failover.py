@@ -21,7 +21,7 @@ from config import Settings
 from providers import build_services
 from providers.failover import FailoverLLM
 from providers.spec import llm, stt, tts
-from tests.doubles.harness import run_pipeline
+from simulators.doubles.harness import run_pipeline
 
 PRIMARY, BACKUP = "gpt-4o-mini", "llama-3.3-70b-versatile"
 

@@ -12,10 +12,10 @@ import time
 import httpx
 import psutil
 
+from simulators.callers.listen import PhraseListener
+from simulators.callers.script import Say, Wait, WaitForBotSilence
+from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
-from tests.callers.listen import PhraseListener
-from tests.callers.script import Say, Wait, WaitForBotSilence
-from tests.callers.twilio import TwilioCaller
 
 REPLY = "Sure, what time?"
 
@@ -182,9 +182,9 @@ async def test_a_crashed_worker_ends_only_its_own_calls(doubles, launcher_factor
 async def test_browser_offer_lands_in_a_worker_and_the_call_works(
     doubles, launcher_factory, tmp_path
 ):
+    from simulators.callers.mic import mic_track
     from tests.bots.scenario import LONG_REPLY, SERVICES_Q
     from tests.bots.test_e2e_browser import _talk
-    from tests.callers.mic import mic_track
 
     doubles.client.reset()
     doubles.client.stt_phrases([SERVICES_Q])

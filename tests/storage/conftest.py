@@ -15,11 +15,11 @@ import psycopg
 import pytest
 
 from config import Settings
+from simulators.doubles.postgrest_process import PostgrestProcess
 from storage.base import Storage
 from storage.pg_migrate import migrate
 from storage.sqlite import SQLiteStorage
 from storage.supabase import SupabaseStorage
-from tests.doubles.postgrest_process import PostgrestProcess
 from tests.storage.pg_cluster import PgCluster
 
 SERVICE_KEY = "service-role-test-key"

@@ -15,9 +15,9 @@ import pytest
 from pipecat.frames.frames import EndFrame, InterruptionFrame
 
 from config import Settings
-from tests.callers.script import Wait
-from tests.callers.server import serve_app
-from tests.callers.twilio import TwilioCaller
+from simulators.callers.script import Wait
+from simulators.callers.server import serve_app
+from simulators.callers.twilio import TwilioCaller
 from tests.conftest import FAKE_KEYS
 from tests.transports.twilio_bot import (
     RATE,

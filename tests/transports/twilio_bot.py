@@ -30,8 +30,8 @@ from pipecat.runner.utils import parse_telephony_websocket
 from pipecat.workers.runner import WorkerRunner
 
 from config import Settings
-from tests.callers.audio import mulaw_decode, mulaw_encode, speech_pcm, trim_silence
-from tests.callers.playout import PlayoutModel
+from simulators.callers.audio import mulaw_decode, mulaw_encode, speech_pcm, trim_silence
+from simulators.callers.playout import PlayoutModel
 from transports.playout import PlayoutGate, playout_gate
 from transports.twilio import twilio_transport
 from transports.twilio_playout import TwilioPlayoutOutput

@@ -28,7 +28,7 @@ from pipecat.turns.user_start import VADUserTurnStartStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.utils.time import time_now_iso8601
 
-from tests.doubles.harness import Collector, run_pipeline
+from simulators.doubles.harness import Collector, run_pipeline
 from turntaking.decision import EndOfTurnPolicy
 from turntaking.end_of_turn import EndOfTurnStopStrategy
 

@@ -5,7 +5,7 @@ import pytest
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams, VADState
 
-from tests.callers.audio import speech_pcm
+from simulators.callers.audio import speech_pcm
 from turntaking.models import PRIME_WINDOWS, SharedSileroVADAnalyzer
 
 
