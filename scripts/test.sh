@@ -12,9 +12,11 @@ pytest=(uv run --frozen --offline pytest)
 if [ $# -gt 0 ]; then
   exec "${pytest[@]}" "$@"
 fi
-"${pytest[@]}" -n "${TEST_WORKERS:-2}" --dist loadfile -m "not serial" --durations=15
+# Every test's time goes to .cache/test-*.xml (JUnit), to find what makes the suite slow.
+"${pytest[@]}" -n "${TEST_WORKERS:-2}" --dist loadfile -m "not serial" --durations=15 \
+  --junitxml=.cache/test-parallel.xml
 parallel=$?
-"${pytest[@]}" -m serial --durations=5
+"${pytest[@]}" -m serial --durations=5 --junitxml=.cache/test-serial.xml
 serial=$?
 echo "parallel phase exit ${parallel}, serial phase exit ${serial}"
 [ "$parallel" -eq 0 ] && [ "$serial" -eq 0 ]
