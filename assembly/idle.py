@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from pipecat.frames.frames import TTSSpeakFrame
 
-from assembly.end_reason import EndReason
+from calls.end_reason import EndReason
 
 if TYPE_CHECKING:
     from assembly.pipeline import Call

@@ -21,16 +21,16 @@ from pipecat.processors.frame_processor import FrameProcessor
 
 from assembly.call import CallContext
 from assembly.caller_audio import caller_audio_end
-from assembly.end_reason import EndReason
 from assembly.idle import wire_quiet_caller
 from assembly.observers import ObserverGroup
 from assembly.persona import Persona
 from assembly.plugins import CallPlugin, Slot
 from assembly.provider_faults import wire_provider_faults
-from assembly.templates import render
 from assembly.tracing import worker_tracing
 from assembly.turns import TurnTaking, answer_lost_replies, reply_watch_policy, turn_taking
 from assembly.warmup import prewarm
+from calls.end_reason import EndReason
+from calls.templates import render
 from config import Settings
 from providers import Services, build_services
 from tools.wiring import call_tools

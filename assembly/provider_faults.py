@@ -23,7 +23,7 @@ from pipecat.frames.frames import ErrorFrame, TTSSpeakFrame
 from pipecat.pipeline.service_switcher import ServiceSwitcher
 from pipecat.pipeline.worker import PipelineWorker
 
-from assembly.end_reason import EndReason
+from calls.end_reason import EndReason
 from providers.backups import members
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from assembly.end_reason import EndReason
 from assembly.plugins import CallPlugin
+from calls.end_reason import EndReason
 from config import Settings
 from plugins.call_writer import writer_for
 from postcall.background import run_in_background

@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 from pipecat.runner.types import RunnerArguments
 
-from assembly.end_reason import EndReason
 from assembly.persona import Persona
+from calls.end_reason import EndReason
 
 
 class CallRefused(Exception):

@@ -23,7 +23,7 @@ from loguru import logger
 from pipecat.frames.frames import EndWorkerFrame, TTSSpeakFrame
 from pipecat.services.llm_service import FunctionCallParams, FunctionCallResultProperties
 
-from assembly.end_reason import EndReason
+from calls.end_reason import EndReason
 from transports.carrier_rest import transfer as carrier_transfer
 from transports.kinds import TransportKind
 from transports.twilio_rest import update_call_twiml
