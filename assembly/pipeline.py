@@ -20,6 +20,7 @@ from pipecat.processors.aggregators.llm_response_universal import LLMContextAggr
 from pipecat.processors.frame_processor import FrameProcessor
 
 from assembly.call import CallContext
+from assembly.call_tools import call_tools
 from assembly.caller_audio import caller_audio_end
 from assembly.idle import wire_quiet_caller
 from assembly.observers import ObserverGroup
@@ -28,12 +29,11 @@ from assembly.plugins import CallPlugin, Slot
 from assembly.provider_faults import wire_provider_faults
 from assembly.tracing import worker_tracing
 from assembly.turns import TurnTaking, answer_lost_replies, reply_watch_policy, turn_taking
-from assembly.warmup import prewarm
 from calls.end_reason import EndReason
 from calls.templates import render
 from config import Settings
 from providers import Services, build_services
-from tools.wiring import call_tools
+from providers.warmup import prewarm
 from transports.kinds import AUDIO, TransportKind
 from transports.playout import playout_gate
 from transports.twilio_playout import TwilioPlayoutTransport

@@ -3,7 +3,7 @@
 A persona lists tool *names*; the assembly looks them up here, so an unknown name is a clear
 error when the persona is registered, never an import path built from user input. Personas can
 also declare webhook tools and client tools as data (``tools.declared``). Every tool reaches the
-LLM through :func:`tools.wiring.call_tools`, guarded by ``tools.spec.guarded`` (argument
+LLM through :func:`assembly.call_tools.call_tools`, guarded by ``tools.spec.guarded`` (argument
 validation, errors as results, timing).
 """
 
