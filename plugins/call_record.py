@@ -8,8 +8,9 @@ runs on the audio path; every write goes through the call's :class:`CallWriter`.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from assembly.pipeline import Call
 from assembly.plugins import CallPlugin
 from calls.end_reason import EndReason
 from config import Settings
@@ -18,9 +19,6 @@ from postcall.background import run_in_background
 from postcall.finish import finish_call
 from storage.base import CallRecord, Storage, now
 from webhooks.outbox import enqueue
-
-if TYPE_CHECKING:
-    from assembly.pipeline import Call
 
 
 def call_record(call: Call, host: str = "") -> CallRecord:

@@ -16,6 +16,7 @@ from assembly.pipeline import Call
 from assembly.plugins import CallPlugin, Slot
 from memory.base import MemoryBackend
 from memory.recall import MemoryRecall
+from postcall.background import run_in_background
 
 
 class MemoryPlugin(CallPlugin):
@@ -57,8 +58,7 @@ class MemoryPlugin(CallPlugin):
         """Start the extraction pass in the background (never delays the call's end)."""
         if not self._wanted(call) or not self.settings.memory_extract:
             return
-        from memory.extract import extract_and_store, llm_endpoint
-        from postcall.background import run_in_background
+        from memory.extract import extract_and_store, llm_endpoint  # the openai SDK: ~2 s
 
         spec = call.persona.llm
         endpoint = llm_endpoint(self.settings, spec.provider, spec.model)
