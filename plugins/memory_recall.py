@@ -14,6 +14,7 @@ from pipecat.processors.frame_processor import FrameProcessor
 
 from assembly.pipeline import Call
 from assembly.plugins import CallPlugin, Slot
+from config import Settings
 from memory.base import MemoryBackend
 from memory.recall import MemoryRecall
 from postcall.background import run_in_background
@@ -29,7 +30,7 @@ class MemoryPlugin(CallPlugin):
             or None.
     """
 
-    def __init__(self, settings: Any, backend: MemoryBackend, metrics: Any = None):
+    def __init__(self, settings: Settings, backend: MemoryBackend, metrics: Any = None):
         self.settings = settings
         self.backend = backend
         self.metrics = metrics

@@ -9,6 +9,7 @@ validation, errors as results, timing).
 
 from __future__ import annotations
 
+from config import Settings
 from tools.call_control import end_call
 from tools.client import DEVICE_TOOLS, client_spec
 from tools.email_tools import send_booking_confirmation, send_email
@@ -44,7 +45,9 @@ class UnknownToolError(ValueError):
     """A persona lists a tool the catalogue does not have."""
 
 
-def resolve_tools(names: tuple[str, ...] | list[str], settings: object = None) -> list[ToolSpec]:
+def resolve_tools(
+    names: tuple[str, ...] | list[str], settings: Settings | None = None
+) -> list[ToolSpec]:
     """Look up catalogue tools by name.
 
     Args:
