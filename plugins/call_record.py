@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallPlugin
 from calls.end_reason import EndReason
 from config import Settings
 from plugins.call_writer import writer_for

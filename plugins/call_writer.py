@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assembly.pipeline import Call
+from assembly.call import Call
 from storage.call_writer import CallWriter
 
 _KEY = "call_writer"

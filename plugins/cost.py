@@ -23,8 +23,7 @@ from pipecat.metrics.metrics import (
 )
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallPlugin
 from config import Settings
 
 RESOURCE_KEY = "cost"

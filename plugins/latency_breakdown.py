@@ -47,8 +47,7 @@ from pipecat.observers.user_bot_latency_observer import (
 )
 from pipecat.processors.frame_processor import FrameDirection
 
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallPlugin
 from storage import TurnMetrics
 from turntaking.levels import peak
 

@@ -19,8 +19,7 @@ from pipecat.frames.frames import (
 )
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallPlugin
 from calls.end_reason import EndReason
 from transports.kinds import TransportKind
 

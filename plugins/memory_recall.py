@@ -12,8 +12,7 @@ from typing import Any
 from loguru import logger
 from pipecat.processors.frame_processor import FrameProcessor
 
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin, Slot
+from assembly.call import Call, CallPlugin, Slot
 from config import Settings
 from memory.base import MemoryBackend
 from memory.recall import MemoryRecall

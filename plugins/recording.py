@@ -18,8 +18,7 @@ from typing import Any
 
 from pipecat.processors.frame_processor import FrameProcessor
 
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin, Slot
+from assembly.call import Call, CallPlugin, Slot
 from config import Settings
 from plugins.call_writer import writer_for
 from plugins.recording_buffer import CallerClockAudioBuffer

@@ -16,8 +16,7 @@ from typing import Any
 
 from loguru import logger
 
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallPlugin
 from plugins.call_writer import writer_for
 from storage.base import Storage, TranscriptTurn, now
 
