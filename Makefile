@@ -1,4 +1,5 @@
-# Switchboard: `make run` starts the launcher on http://localhost:7860, `make test` runs the suite.
+# Switchboard: `make run` starts the launcher on http://localhost:7860, `make test` runs the suite,
+# `make lint` checks the style and the import layers.
 SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 # One BLAS thread: smart-turn inference costs half the CPU on 2 cores (see README, Performance).
@@ -15,9 +16,11 @@ test:
 	@scripts/bootstrap.sh test
 	scripts/isolated.sh scripts/test.sh
 
+# ruff, then the import layers (pyproject.toml, [tool.importlinter]).
 lint:
 	@scripts/bootstrap.sh run
 	uv run --frozen ruff check .
+	uv run --frozen lint-imports
 
 bench:
 	@scripts/bootstrap.sh test

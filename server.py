@@ -5,25 +5,23 @@ Run ``make run`` (or ``python server.py``) and open http://localhost:7860.
 
 from __future__ import annotations
 
+import config.blas  # noqa: F401  (first: one BLAS thread before numpy loads)
+
 import asyncio
-import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: smart-turn CPU halves
+import uvicorn
+from fastapi import FastAPI
+from loguru import logger
 
-from collections.abc import AsyncIterator  # noqa: E402
-from contextlib import asynccontextmanager  # noqa: E402
-
-import uvicorn  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
-from loguru import logger  # noqa: E402
-
-from config import Settings, get_settings  # noqa: E402
-from config.logging import configure_logging  # noqa: E402
-from fleet.live_calls import LiveCalls  # noqa: E402
-from fleet.peers import fleet_peers  # noqa: E402
-from fleet.setup import fleet_from_settings  # noqa: E402
-from fleet.tokens import fleet_token_uses  # noqa: E402
-from launcher import (  # noqa: E402
+from config import Settings, get_settings
+from config.logging import configure_logging
+from fleet.live_calls import LiveCalls
+from fleet.peers import fleet_peers
+from fleet.setup import fleet_from_settings
+from fleet.tokens import fleet_token_uses
+from launcher import (
     agents_routes,
     app_routes,
     calls_routes,
@@ -41,21 +39,21 @@ from launcher import (  # noqa: E402
     webhook_routes,
     webrtc_routes,
 )
-from launcher.auth import check_production_secrets  # noqa: E402
-from launcher.call_rescue import CallRescuer  # noqa: E402
-from launcher.client_limits import ClientLimits  # noqa: E402
-from launcher.front import front_protocol  # noqa: E402
-from launcher.media_tokens import MediaTokens, media_secret  # noqa: E402
-from launcher.metrics import LauncherMetrics  # noqa: E402
-from launcher.readiness import check_personas  # noqa: E402
-from launcher.serve import DrainingServer  # noqa: E402
-from postcall.lost import LostCalls, sweep_orphaned_calls  # noqa: E402
-from runner import CallRunner  # noqa: E402
-from runner.cpus import usable_cpus  # noqa: E402
-from runner.pool import WorkerPoolRunner  # noqa: E402
-from runner.serving import local_runner, serving_calls  # noqa: E402
-from storage import open_storage  # noqa: E402
-from webhooks.delivery import DeliveryWorker  # noqa: E402
+from launcher.auth import check_production_secrets
+from launcher.call_rescue import CallRescuer
+from launcher.client_limits import ClientLimits
+from launcher.front import front_protocol
+from launcher.media_tokens import MediaTokens, media_secret
+from launcher.metrics import LauncherMetrics
+from launcher.readiness import check_personas
+from launcher.serve import DrainingServer
+from postcall.lost import LostCalls, sweep_orphaned_calls
+from runner import CallRunner
+from runner.cpus import usable_cpus
+from runner.pool import WorkerPoolRunner
+from runner.serving import local_runner, serving_calls
+from storage import open_storage
+from webhooks.delivery import DeliveryWorker
 
 
 def create_app(settings: Settings | None = None, runner: CallRunner | None = None) -> FastAPI:

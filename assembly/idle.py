@@ -9,15 +9,13 @@ caller turn starts the count again.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loguru import logger
 from pipecat.frames.frames import TTSSpeakFrame
 
-from assembly.end_reason import EndReason
-
-if TYPE_CHECKING:
-    from assembly.pipeline import Call
+from assembly.call import Call
+from calls.end_reason import EndReason
 
 
 def wire_quiet_caller(call: Call) -> None:

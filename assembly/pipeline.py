@@ -7,33 +7,29 @@ transport in → STT → user aggregator (Silero VAD, turn strategies) → conte
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
-from pipecat.frames.frames import EndWorkerFrame, LLMRunFrame, TTSSpeakFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker, ProcessorUnusablePolicy
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
 from pipecat.processors.frame_processor import FrameProcessor
 
-from assembly.call import CallContext
+from assembly.call import Call, CallContext, CallPlugin, Slot
+from assembly.call_tools import call_tools
 from assembly.caller_audio import caller_audio_end
-from assembly.end_reason import EndReason
 from assembly.idle import wire_quiet_caller
 from assembly.observers import ObserverGroup
 from assembly.persona import Persona
-from assembly.plugins import CallPlugin, Slot
 from assembly.provider_faults import wire_provider_faults
-from assembly.templates import render
 from assembly.tracing import worker_tracing
-from assembly.turns import TurnTaking, answer_lost_replies, reply_watch_policy, turn_taking
-from assembly.warmup import prewarm
+from assembly.turns import answer_lost_replies, reply_watch_policy, turn_taking
+from calls.end_reason import EndReason
+from calls.templates import render
 from config import Settings
-from providers import Services, build_services
-from tools.wiring import call_tools
+from providers import build_services
+from providers.warmup import prewarm
 from transports.kinds import AUDIO, TransportKind
 from transports.playout import playout_gate
 from transports.twilio_playout import TwilioPlayoutTransport
@@ -41,69 +37,6 @@ from turntaking.context_order import ContextOrder
 from turntaking.reply_watch import ReplyWatch
 
 MALFORMED_GOODBYE = "Sorry, this line is not working properly, so I have to hang up. Goodbye!"
-
-
-@dataclass
-class Call:
-    """One call's built pipeline and the handles the launcher and plugins need."""
-
-    ctx: CallContext
-    persona: Persona
-    transport: Any
-    services: Services
-    context: LLMContext
-    user_aggregator: Any
-    assistant_aggregator: Any
-    greeting: str
-    prompt: str
-    plugins: list[CallPlugin] = field(default_factory=list)
-    worker: PipelineWorker | None = None
-    pipeline: Pipeline | None = None
-    connected: asyncio.Event = field(default_factory=asyncio.Event)
-    greeted: bool = False
-    answer_after_greeting: bool = False  # a moved call whose caller's last turn had no answer
-    end_reason: EndReason | None = None
-    turn_latencies: list[float] = field(default_factory=list)
-    first_speech_secs: float | None = None
-    tool_seconds: list[float] = field(default_factory=list)  # time each tool call took
-    resources: dict[str, Any] = field(default_factory=dict)
-    turn_taking: TurnTaking | None = None
-    failovers: list[dict[str, Any]] = field(default_factory=list)  # provider switches
-
-    async def greet(self) -> None:
-        """Speak the greeting straight through TTS (no LLM round trip); once per call."""
-        if self.greeted or not self.greeting or self.worker is None:
-            return
-        self.greeted = True
-        frames: list[Any] = [TTSSpeakFrame(self.greeting, append_to_context=True)]
-        if self.answer_after_greeting:
-            frames.append(LLMRunFrame())
-        await self.worker.queue_frames(frames)
-
-    async def end(self, goodbye: str | None = None, reason: EndReason = EndReason.ENDED) -> None:
-        """End gracefully: say ``goodbye`` (if any), let it play out, then hang up.
-
-        A goodbye is the last thing the caller hears: a reply still being spoken or generated
-        is interrupted first (incident: at the drain timeout, the reply to the caller's last
-        turn came after "Goodbye!").
-        """
-        self.end_reason = self.end_reason or reason
-        if self.worker is None:
-            return
-        frames: list[Any] = []
-        if goodbye:
-            if self.turn_taking is not None:
-                self.turn_taking.ending.begin()  # the caller starts no new turn
-            # Ahead of the goodbye at every processor: the interruption is a system frame.
-            await self.user_aggregator.broadcast_interruption()
-            frames = [TTSSpeakFrame(goodbye, append_to_context=True)]
-        await self.worker.queue_frames([*frames, EndWorkerFrame(reason=reason)])
-
-    async def cancel(self, reason: EndReason = EndReason.CANCELLED) -> None:
-        """Stop now (the caller is gone)."""
-        self.end_reason = self.end_reason or reason
-        if self.worker is not None:
-            await self.worker.cancel()
 
 
 def _slots(plugins: list[CallPlugin], call: Call) -> dict[Slot, list[FrameProcessor]]:

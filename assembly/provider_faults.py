@@ -16,18 +16,16 @@ every connection is found out in seconds rather than after two turns answered in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loguru import logger
 from pipecat.frames.frames import ErrorFrame, TTSSpeakFrame
 from pipecat.pipeline.service_switcher import ServiceSwitcher
 from pipecat.pipeline.worker import PipelineWorker
 
-from assembly.end_reason import EndReason
+from assembly.call import Call
+from calls.end_reason import EndReason
 from providers.backups import members
-
-if TYPE_CHECKING:
-    from assembly.pipeline import Call
 
 
 def _stage(call: Call, processor: Any) -> str | None:

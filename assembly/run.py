@@ -18,10 +18,9 @@ from pipecat.runner.types import (
 )
 from pipecat.workers.runner import WorkerRunner
 
-from assembly.call import CallContext
+from assembly.call import Call, CallContext, CallPlugin
 from assembly.persona import Persona
-from assembly.pipeline import Call, build_call
-from assembly.plugins import CallPlugin
+from assembly.pipeline import build_call
 from config import Settings, get_settings
 from transports.kinds import TransportKind
 

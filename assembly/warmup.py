@@ -1,39 +1,23 @@
-"""Pre-warm provider connections when a call starts, so the first turn pays no handshake.
+"""Build one phone call per persona at start-up, so the first real call is not slower.
 
-Websocket services (Deepgram, Cartesia, ElevenLabs) connect on the pipeline's StartFrame by
-themselves. HTTP services (OpenAI-compatible LLMs) open their connection on first request;
-a cheap authenticated ``GET /models`` at start puts a warm keep-alive connection in the pool.
+The first build in a process pays lazy imports, class set-up and the shared TLS context
+(~200-450 ms); afterwards a build takes a few ms. (Warming a started call's provider
+connections is ``providers.warmup.prewarm``.)
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from collections.abc import Iterable
 
 from loguru import logger
 
-from providers.backups import members
-
-_WARMUP_TIMEOUT_SECS = 3.0
-_tasks: set[asyncio.Task[None]] = set()
-
-
-async def _warm_openai_client(name: str, client: Any) -> None:
-    try:
-        await asyncio.wait_for(client.models.list(), timeout=_WARMUP_TIMEOUT_SECS)
-        logger.debug(f"pre-warmed {name}")
-    except Exception as exc:  # a failed warm-up only costs the first turn a handshake
-        logger.debug(f"pre-warm of {name} skipped: {type(exc).__name__}")
-
-
-def prewarm(services: Any) -> None:
-    """Start warming HTTP provider connections in the background (never blocks the call)."""
-    llm = members(services.llm)[0]  # the primary: a backup pays its handshake if ever used
-    client = getattr(llm, "_client", None)
-    if client is not None and hasattr(client, "models"):
-        task = asyncio.create_task(_warm_openai_client(type(llm).__name__, client))
-        _tasks.add(task)
-        task.add_done_callback(_tasks.discard)
+from assembly.call import CallContext
+from assembly.persona import Persona
+from assembly.pipeline import build_call
+from config import Settings
+from providers.errors import ProviderError
+from transports.kinds import TransportKind
+from transports.twilio import twilio_transport
 
 
 class _NoSocket:
@@ -43,19 +27,13 @@ class _NoSocket:
     application_state = None
 
 
-def warm_call_path(settings: Any, personas: Any) -> None:
+def warm_call_path(settings: Settings, personas: Iterable[Persona]) -> None:
     """Build (never start) one phone call per persona, so the first real call is not slower.
 
     The first build in a process pays lazy imports, class set-up and the shared TLS context
     (~200-450 ms); afterwards a build takes a few ms. Personas whose providers lack keys are
     skipped.
     """
-    from assembly.call import CallContext
-    from assembly.pipeline import build_call
-    from providers.errors import ProviderError
-    from transports.kinds import TransportKind
-    from transports.twilio import twilio_transport
-
     for persona in personas:
         transport = twilio_transport(_NoSocket(), settings, stream_sid="warmup", call_sid=None)
         ctx = CallContext(call_id="warmup", persona=persona.name, transport=TransportKind.TWILIO)

@@ -18,23 +18,22 @@ time of one inference, and writes the raw results to ``bench/results/smart_turn_
 
 from __future__ import annotations
 
+import config.blas  # noqa: F401  (first: one BLAS thread before numpy loads)
+
+import argparse
+import json
 import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported
+import numpy as np
+from loguru import logger
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-from loguru import logger  # noqa: E402
-
-from bench.turn_corpus import COMPLETE_KINDS, Item, corpus, dropped  # noqa: E402
-from bench.voices import VOICES  # noqa: E402
-from simulators.callers.audio import mulaw_decode, mulaw_encode  # noqa: E402
+from bench.turn_corpus import COMPLETE_KINDS, Item, corpus, dropped
+from bench.voices import VOICES
+from simulators.callers.audio import mulaw_decode, mulaw_encode
 
 RATE = 8000
 PRE_SPEECH_SECS = 0.7  # pre_speech_ms 500 + VAD start_secs 0.2

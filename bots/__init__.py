@@ -6,6 +6,9 @@ import path. Adding a persona means adding one file and one line below.
 
 from __future__ import annotations
 
+# `python -m bots` runs this package before bots/__main__.py, and it loads numpy (assembly).
+import config.blas  # noqa: F401  (first: one BLAS thread before numpy loads)
+
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 

@@ -5,22 +5,21 @@ The secret for the internal routes comes in ``SWITCHBOARD_WORKER_SECRET``.
 
 from __future__ import annotations
 
+import config.blas  # noqa: F401  (first: one BLAS thread before numpy loads)
+
+import argparse
 import os
+import signal
+from types import FrameType
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: smart-turn CPU halves
+import uvicorn
+from loguru import logger
 
-import argparse  # noqa: E402
-import signal  # noqa: E402
-from types import FrameType  # noqa: E402
-
-import uvicorn  # noqa: E402
-from loguru import logger  # noqa: E402
-
-from assembly.tracing import tracing_enabled  # noqa: E402
-from callhost.app import create_worker_app  # noqa: E402
-from config import get_settings  # noqa: E402
-from config.logging import configure_logging  # noqa: E402
-from runner.workers import LAUNCHER_PID_ENV, SECRET_ENV, STOP_SIGNAL  # noqa: E402
+from assembly.tracing import tracing_enabled
+from callhost.app import create_worker_app
+from config import get_settings
+from config.logging import configure_logging
+from runner.workers import LAUNCHER_PID_ENV, SECRET_ENV, STOP_SIGNAL
 
 
 class CallHostServer(uvicorn.Server):

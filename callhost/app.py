@@ -24,9 +24,9 @@ from pipecat.runner.types import (
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
-from assembly.end_reason import EndReason
 from bots import get_persona
 from callhost.host import EventFeed, open_inbox
+from calls.end_reason import EndReason
 from config import Settings
 from fleet.tokens import fleet_token_uses
 from launcher import carrier_routes, webrtc_routes

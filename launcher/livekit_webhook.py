@@ -16,8 +16,8 @@ from livekit.protocol.webhook import WebhookEvent
 from loguru import logger
 
 from assembly.call import new_call_id
-from assembly.end_reason import EndReason
 from bots import UnknownPersonaError, get_persona
+from calls.end_reason import EndReason
 from config import Settings
 from launcher.readiness import problems_of
 from launcher.rooms_routes import check_admission, livekit_or_503, room_calls, start_livekit_bot

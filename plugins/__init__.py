@@ -1,4 +1,4 @@
-"""Call plugins: what every call gets without the persona asking (``assembly.plugins.CallPlugin``).
+"""Call plugins: what every call gets without the persona asking (``assembly.call.CallPlugin``).
 
 The call row, transcript, recording, latency breakdown, cost, memory recall, provider-failover
 record, turn-taking metrics and the call's limits. ``runner.plugins`` lists them once; persona

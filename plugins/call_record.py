@@ -8,19 +8,16 @@ runs on the audio path; every write goes through the call's :class:`CallWriter`.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from assembly.end_reason import EndReason
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallPlugin
+from calls.end_reason import EndReason
 from config import Settings
 from plugins.call_writer import writer_for
 from postcall.background import run_in_background
 from postcall.finish import finish_call
 from storage.base import CallRecord, Storage, now
 from webhooks.outbox import enqueue
-
-if TYPE_CHECKING:
-    from assembly.pipeline import Call
 
 
 def call_record(call: Call, host: str = "") -> CallRecord:

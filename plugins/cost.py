@@ -23,8 +23,8 @@ from pipecat.metrics.metrics import (
 )
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallPlugin
+from config import Settings
 
 RESOURCE_KEY = "cost"
 CURRENCY = "USD"
@@ -41,7 +41,7 @@ class Prices:
     call_per_min: float = 0.0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Prices:
+    def from_settings(cls, settings: Settings) -> Prices:
         """Prices from ``PRICE_*`` settings."""
         return cls(
             stt_per_min=settings.price_stt_per_min,

@@ -13,8 +13,7 @@ from typing import Any
 from loguru import logger
 from pipecat.pipeline.service_switcher import ServiceSwitcher
 
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallPlugin
 
 STAGES = ("stt", "llm", "tts")
 

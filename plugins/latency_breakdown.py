@@ -47,8 +47,8 @@ from pipecat.observers.user_bot_latency_observer import (
 )
 from pipecat.processors.frame_processor import FrameDirection
 
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallPlugin
+from storage import TurnMetrics
 from turntaking.levels import peak
 
 STAGES = ("end_of_turn", "stt", "llm", "tts", "tool", "own")
@@ -254,8 +254,6 @@ class LatencyBreakdownPlugin(CallPlugin):
                 self.metrics.turn_stage_seconds.labels(stage=stage).observe(value)
             self.metrics.voice_to_voice_seconds.observe(secs["total"])
         if self.storage is not None:
-            from storage import TurnMetrics
-
             row = TurnMetrics(call_id=call.ctx.call_id, turn=turn, **{
                 f"{stage}_ms": ms[stage] for stage in (*STAGES, "total")
             })

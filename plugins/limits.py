@@ -19,9 +19,8 @@ from pipecat.frames.frames import (
 )
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 
-from assembly.end_reason import EndReason
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallPlugin
+from calls.end_reason import EndReason
 from transports.kinds import TransportKind
 
 MAX_DURATION_GOODBYE = "I am sorry, we have reached the time limit for this call. Goodbye!"

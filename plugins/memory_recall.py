@@ -12,10 +12,11 @@ from typing import Any
 from loguru import logger
 from pipecat.processors.frame_processor import FrameProcessor
 
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin, Slot
+from assembly.call import Call, CallPlugin, Slot
+from config import Settings
 from memory.base import MemoryBackend
 from memory.recall import MemoryRecall
+from postcall.background import run_in_background
 
 
 class MemoryPlugin(CallPlugin):
@@ -28,7 +29,7 @@ class MemoryPlugin(CallPlugin):
             or None.
     """
 
-    def __init__(self, settings: Any, backend: MemoryBackend, metrics: Any = None):
+    def __init__(self, settings: Settings, backend: MemoryBackend, metrics: Any = None):
         self.settings = settings
         self.backend = backend
         self.metrics = metrics
@@ -57,8 +58,7 @@ class MemoryPlugin(CallPlugin):
         """Start the extraction pass in the background (never delays the call's end)."""
         if not self._wanted(call) or not self.settings.memory_extract:
             return
-        from memory.extract import extract_and_store, llm_endpoint
-        from postcall.background import run_in_background
+        from memory.extract import extract_and_store, llm_endpoint  # the openai SDK: ~2 s
 
         spec = call.persona.llm
         endpoint = llm_endpoint(self.settings, spec.provider, spec.model)

@@ -14,23 +14,21 @@ On when the persona (or its tenant row) says so, else ``RECORDING_ENABLED``.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipecat.processors.frame_processor import FrameProcessor
 
-from assembly.plugins import CallPlugin, Slot
+from assembly.call import Call, CallPlugin, Slot
 from config import Settings
-from plugins.call_writer import CallWriter, writer_for
+from plugins.call_writer import writer_for
 from plugins.recording_buffer import CallerClockAudioBuffer
 from plugins.wav_stream import WavStream
 from postcall.background import run_in_background
 from storage.base import Recording, Storage
+from storage.call_writer import CallWriter
 from storage.paths import file_inside
 from transports.kinds import AUDIO
 from webhooks.outbox import enqueue
-
-if TYPE_CHECKING:
-    from assembly.pipeline import Call
 
 CHUNK_SECS = 1.0  # audio held per track before it is written out
 

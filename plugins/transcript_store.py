@@ -12,16 +12,13 @@ hears a short apology instead of the greeting (then the answer, if their last tu
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loguru import logger
 
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallPlugin
 from plugins.call_writer import writer_for
 from storage.base import Storage, TranscriptTurn, now
-
-if TYPE_CHECKING:
-    from assembly.pipeline import Call
 
 
 def _parse_time(value: Any) -> datetime:

@@ -17,8 +17,7 @@ from typing import Any
 
 from loguru import logger
 
-from assembly.pipeline import Call
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallPlugin
 
 
 class TurnTakingMetrics(CallPlugin):

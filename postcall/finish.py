@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loguru import logger
 
@@ -15,10 +15,8 @@ from config import Settings
 from postcall.analysis import analyse_call
 from postcall.background import run_in_background
 from storage.base import Storage, TranscriptTurn
+from storage.call_writer import CallWriter
 from webhooks.outbox import enqueue
-
-if TYPE_CHECKING:
-    from plugins.call_writer import CallWriter
 
 ANALYSIS_ATTEMPTS = 3
 

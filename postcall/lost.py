@@ -12,7 +12,7 @@ from typing import Any
 
 from loguru import logger
 
-from assembly.end_reason import EndReason
+from calls.end_reason import EndReason
 from config import Settings
 from postcall.background import run_in_background
 from postcall.finish import finish_call

@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 from pipecat.runner.types import RunnerArguments
 
-from assembly.end_reason import EndReason
 from assembly.persona import Persona
+from calls.end_reason import EndReason
 
 
 class CallRefused(Exception):
@@ -40,7 +40,7 @@ class ActiveCall:
     started_at: float = field(default_factory=time.time)
     ended_at: float | None = None
     end_reason: EndReason | None = None
-    call: Any = None  # assembly.pipeline.Call while the call runs
+    call: Any = None  # assembly.call.Call while the call runs
     ctx: Any = None  # assembly.call.CallContext, kept after the call
     final: dict[str, Any] | None = None  # transcript and latencies, kept after the call
     client: str | None = None  # the address that asked for it on a public route (limits)

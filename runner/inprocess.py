@@ -9,14 +9,13 @@ from typing import Any
 from loguru import logger
 from pipecat.runner.types import RunnerArguments
 
-from assembly.call import new_call_id
-from assembly.end_reason import EndReason
+from assembly.call import CallPlugin, new_call_id
 from assembly.persona import Persona
 from assembly.pipeline import build_call
-from assembly.plugins import CallPlugin
 from assembly.run import run_call, transport_for
 from assembly.warmup import warm_call_path
 from bots import PERSONAS
+from calls.end_reason import EndReason
 from config import Settings
 from providers import preload as preload_providers
 from runner.base import ActiveCall

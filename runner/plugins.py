@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assembly.plugins import CallPlugin
+from assembly.call import CallPlugin
 from config import Settings
 from memory import memory_backend
 from plugins.call_record import CallRecordPlugin

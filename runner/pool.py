@@ -28,8 +28,8 @@ from pipecat.runner.types import (
 )
 
 from assembly.call import CallContext, new_call_id
-from assembly.end_reason import EndReason
 from assembly.persona import Persona
+from calls.end_reason import EndReason
 from config import Settings
 from runner.base import ActiveCall, CallRefused
 from runner.pool_offers import OfferForwarding

@@ -13,6 +13,7 @@ OUR_PACKAGES = [
     "assembly",
     "bots",
     "callhost",
+    "calls",
     "config",
     "fleet",
     "launcher",

@@ -3,12 +3,13 @@
 A persona lists tool *names*; the assembly looks them up here, so an unknown name is a clear
 error when the persona is registered, never an import path built from user input. Personas can
 also declare webhook tools and client tools as data (``tools.declared``). Every tool reaches the
-LLM through :func:`tools.wiring.call_tools`, guarded by ``tools.spec.guarded`` (argument
+LLM through :func:`assembly.call_tools.call_tools`, guarded by ``tools.spec.guarded`` (argument
 validation, errors as results, timing).
 """
 
 from __future__ import annotations
 
+from config import Settings
 from tools.call_control import end_call
 from tools.client import DEVICE_TOOLS, client_spec
 from tools.email_tools import send_booking_confirmation, send_email
@@ -44,7 +45,9 @@ class UnknownToolError(ValueError):
     """A persona lists a tool the catalogue does not have."""
 
 
-def resolve_tools(names: tuple[str, ...] | list[str], settings: object = None) -> list[ToolSpec]:
+def resolve_tools(
+    names: tuple[str, ...] | list[str], settings: Settings | None = None
+) -> list[ToolSpec]:
     """Look up catalogue tools by name.
 
     Args:

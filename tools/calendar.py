@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from config import Settings
 from storage.base import Appointment, Storage, now
 
 
@@ -64,7 +65,7 @@ class BusinessHours:
     timezone: str = "UTC"
 
     @classmethod
-    def from_settings(cls, settings: Any) -> BusinessHours:
+    def from_settings(cls, settings: Settings) -> BusinessHours:
         """Read ``CALENDAR_*`` settings (opening hours, days, slot length, timezone)."""
         opens, closes = (time.fromisoformat(p.strip()) for p in settings.calendar_hours.split("-"))
         days = frozenset(int(d) for d in str(settings.calendar_weekdays).split(",") if d.strip())

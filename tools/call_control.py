@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipecat.frames.frames import EndWorkerFrame, TTSSpeakFrame
 from pipecat.services.llm_service import FunctionCallParams, FunctionCallResultProperties
 
-from assembly.end_reason import EndReason
+from calls.end_reason import EndReason
 
 
 async def end_call(params: FunctionCallParams, goodbye: str) -> None:

@@ -26,6 +26,7 @@ from loguru import logger
 from pipecat.processors.frameworks.rtvi import RTVIProcessor
 from pipecat.services.llm_service import FunctionCallParams
 
+from config import Settings
 from tools.declared import ClientTool
 from tools.spec import ToolSpec, error_result
 
@@ -119,7 +120,7 @@ def bridge_for(params: FunctionCallParams) -> ClientToolBridge | None:
     return bridge
 
 
-def client_spec(tool: ClientTool, settings: Any) -> ToolSpec:
+def client_spec(tool: ClientTool, settings: Settings | None) -> ToolSpec:
     """The tool that forwards ``tool`` to the caller's app."""
     timeout = tool.timeout_secs or float(getattr(settings, "client_tool_timeout_secs", 10.0))
 

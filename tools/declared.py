@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from config import Settings
+
 _TOOL_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,63}$")
 
 
@@ -96,8 +98,6 @@ class WebhookTool(DeclaredTool):
 
 
 def _check_setting(value: str) -> str:
-    from config import Settings
-
     if value[1:].lower() not in Settings.model_fields:
         raise ValueError(f"{value[1:]} is not a setting (see .env.example)")
     return value

@@ -15,7 +15,7 @@ from typing import Any
 from loguru import logger
 from pipecat.services.llm_service import FunctionCallParams
 
-from assembly.templates import render
+from calls.templates import render
 from tools import mail
 
 BOOKINGS_KEY = "booked_appointments"  # app_resources: appointments booked during this call

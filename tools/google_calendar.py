@@ -28,6 +28,7 @@ from urllib.parse import quote
 import httpx
 import jwt
 
+from config import Settings
 from config.calendars import GoogleCalendarTenant
 from storage.base import Appointment, now
 from tools.calendar import BusinessHours, SlotUnavailableError
@@ -96,7 +97,7 @@ class GoogleCalendar:
     """A tenant's Google calendar; build it with :meth:`open`."""
 
     def __init__(
-        self, settings: Any, tenant: str, config: GoogleCalendarTenant, hours: BusinessHours
+        self, settings: Settings, tenant: str, config: GoogleCalendarTenant, hours: BusinessHours
     ) -> None:
         self.settings = settings
         self.tenant = tenant
@@ -105,7 +106,7 @@ class GoogleCalendar:
         self._base = settings.google_calendar_api_url.rstrip("/")
 
     @classmethod
-    async def open(cls, settings: Any, tenant: str) -> GoogleCalendar | None:
+    async def open(cls, settings: Settings, tenant: str) -> GoogleCalendar | None:
         """The tenant's Google calendar, or None when the tenant has none configured.
 
         Raises:
@@ -218,7 +219,7 @@ class _DuplicateEventError(GoogleCalendarError):
 class _HoursView:
     """The ``CALENDAR_*`` view of a tenant's hours, for :meth:`BusinessHours.from_settings`."""
 
-    def __init__(self, settings: Any, config: GoogleCalendarTenant) -> None:
+    def __init__(self, settings: Settings, config: GoogleCalendarTenant) -> None:
         self.calendar_hours = config.hours or settings.calendar_hours
         self.calendar_weekdays = config.weekdays or settings.calendar_weekdays
         self.calendar_slot_minutes = config.slot_minutes or settings.calendar_slot_minutes

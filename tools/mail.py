@@ -15,9 +15,10 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
-from typing import Any
 
 import httpx
+
+from config import Settings
 
 MAIL_TIMEOUT_SECS = 15.0
 _ADDRESS = re.compile(r"^[^@\s<>,;\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$")
@@ -53,7 +54,7 @@ def valid_address(address: str) -> bool:
     return bool(_ADDRESS.match(address.strip()))
 
 
-def backend(settings: Any) -> str | None:
+def backend(settings: Settings) -> str | None:
     """``"resend"``, ``"smtp"`` or None (not configured), from the settings."""
     if getattr(settings, "resend_api_key", None):
         return "resend"
@@ -62,7 +63,7 @@ def backend(settings: Any) -> str | None:
     return None
 
 
-async def send(settings: Any, email: Email) -> str:
+async def send(settings: Settings, email: Email) -> str:
     """Send ``email`` through the configured backend.
 
     Returns:
@@ -84,7 +85,7 @@ async def send(settings: Any, email: Email) -> str:
     return await asyncio.to_thread(_send_smtp, settings, email)
 
 
-async def _send_resend(settings: Any, email: Email) -> str:
+async def _send_resend(settings: Settings, email: Email) -> str:
     headers = {"Authorization": f"Bearer {settings.resend_api_key.get_secret_value()}"}
     if email.idempotency_key:
         headers["Idempotency-Key"] = email.idempotency_key[:256]
@@ -113,12 +114,12 @@ def _error_name(resp: httpx.Response) -> str:
         return ""
 
 
-def _tls_context(settings: Any) -> ssl.SSLContext:
+def _tls_context(settings: Settings) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=settings.smtp_ca_file or None)
     return context
 
 
-def _send_smtp(settings: Any, email: Email) -> str:
+def _send_smtp(settings: Settings, email: Email) -> str:
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = email.to.strip()
@@ -151,7 +152,7 @@ def _send_smtp(settings: Any, email: Email) -> str:
     return str(message["Message-ID"])
 
 
-def _login(client: smtplib.SMTP, settings: Any) -> None:
+def _login(client: smtplib.SMTP, settings: Settings) -> None:
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
     try:
         client.login(settings.smtp_user, password)

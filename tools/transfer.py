@@ -23,7 +23,8 @@ from loguru import logger
 from pipecat.frames.frames import EndWorkerFrame, TTSSpeakFrame
 from pipecat.services.llm_service import FunctionCallParams, FunctionCallResultProperties
 
-from assembly.end_reason import EndReason
+from calls.end_reason import EndReason
+from config import Settings
 from transports.carrier_rest import transfer as carrier_transfer
 from transports.kinds import TransportKind
 from transports.twilio_rest import update_call_twiml
@@ -40,7 +41,7 @@ def transfer_twiml(number: str, announcement: str | None) -> str:
     return f"<Response>{say}<Dial>{escape(number)}</Dial></Response>"
 
 
-async def livekit_sip_transfer(settings: Any, room: str, identity: str, number: str) -> None:
+async def livekit_sip_transfer(settings: Settings, room: str, identity: str, number: str) -> None:
     """Transfer the SIP participant ``identity`` of ``room`` to ``number`` (a SIP REFER).
 
     Raises:

@@ -20,6 +20,7 @@ import httpx
 from loguru import logger
 from pipecat.services.llm_service import FunctionCallParams
 
+from config import Settings
 from tools.declared import WebhookTool
 from tools.spec import ToolSpec, error_result
 from webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -61,7 +62,7 @@ async def post_webhook(
         return {"result": resp.text[:4000]}
 
 
-def resolve(value: str | None, settings: Any) -> str | None:
+def resolve(value: str | None, settings: Settings) -> str | None:
     """A declared value, with ``$NAME`` read from the setting ``NAME`` (None when unset)."""
     if not value or not value.startswith("$"):
         return value or None
@@ -77,7 +78,7 @@ def setting_names(tool: WebhookTool) -> list[str]:
     return [v[1:] for v in (tool.url, secret) if v.startswith("$")]
 
 
-def webhook_spec(tool: WebhookTool, settings: Any) -> ToolSpec | None:
+def webhook_spec(tool: WebhookTool, settings: Settings) -> ToolSpec | None:
     """The tool for a call, or None when its URL is not configured (it is then not offered)."""
     url = resolve(tool.url, settings)
     if not url:

@@ -6,8 +6,8 @@ from typing import Any
 
 from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
 
-from assembly.call import CallContext
-from assembly.pipeline import Call, build_call
+from assembly.call import Call, CallContext
+from assembly.pipeline import build_call
 from bots import PERSONAS
 from config import Settings
 from tests.conftest import FAKE_KEYS

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from assembly.call import CallContext
-from assembly.pipeline import Call, build_call
-from assembly.plugins import CallPlugin
+from assembly.call import Call, CallContext, CallPlugin
+from assembly.pipeline import build_call
 from bots import PERSONAS
 from config import Settings
 from tests.assembly.builders import transport_for_kind

@@ -7,7 +7,7 @@ from pipecat.frames.frames import LLMContextFrame
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.tests.utils import run_test
 
-from assembly.plugins import Slot
+from assembly.call import Slot
 from launcher.metrics import LauncherMetrics
 from memory.local import LocalMemory
 from memory.recall import MEMORY_HEADER, MemoryRecall

@@ -5,11 +5,11 @@ import json
 import pytest
 
 from config import Settings
-from plugins.call_writer import CallWriter
 from postcall.analysis import INSTRUCTION, parse_outcome
 from postcall.background import wait_for_background
 from postcall.finish import finish_call
 from storage.base import CallRecord, TranscriptTurn
+from storage.call_writer import CallWriter
 
 OUTCOME = {
     "summary": "The caller booked a cleaning for tomorrow morning.",

@@ -1,22 +1,24 @@
-"""A call's tools: what the LLM is offered, and the processors that go with tools (filler)."""
+"""A call's tools: what the LLM is offered, and the processors that go with tools (filler).
+
+The assembly's side of tools: it reads the persona and looks names up in the catalogue
+(``tools``), which knows nothing of personas.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.processors.frame_processor import FrameProcessor
 
-import tools as catalogue  # the package, read at call time: assembly imports this module
+import tools as catalogue
+from assembly.persona import Persona
+from config import Settings
 from tools.client import client_spec
 from tools.declared import ClientTool, WebhookTool
 from tools.filler import ToolFiller
 from tools.spec import ToolSpec, function_schema
 from tools.webhook import webhook_spec
-
-if TYPE_CHECKING:
-    from assembly.persona import Persona
 
 
 @dataclass
@@ -34,7 +36,7 @@ class CallTools:
     processors: list[FrameProcessor] = field(default_factory=list)
 
 
-def _specs(persona: Persona, settings: Any) -> list[ToolSpec]:
+def _specs(persona: Persona, settings: Settings) -> list[ToolSpec]:
     specs = catalogue.resolve_tools(persona.tools, settings)
     for item in persona.webhook_tools:  # tenant rows may arrive as plain dicts
         spec = webhook_spec(WebhookTool.model_validate(item), settings)
@@ -48,7 +50,7 @@ def _specs(persona: Persona, settings: Any) -> list[ToolSpec]:
     return specs
 
 
-def call_tools(persona: Persona, settings: Any) -> CallTools:
+def call_tools(persona: Persona, settings: Settings) -> CallTools:
     """Build the tools of a call of ``persona``.
 
     Raises:

@@ -1,4 +1,4 @@
-from assembly.templates import render
+from calls.templates import render
 
 
 def test_known_values_fill_placeholders():
