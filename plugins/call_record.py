@@ -8,7 +8,6 @@ runs on the audio path; every write goes through the call's :class:`CallWriter`.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from assembly.call import Call, CallPlugin
 from calls.end_reason import EndReason
@@ -17,7 +16,7 @@ from plugins.call_writer import writer_for
 from postcall.background import run_in_background
 from postcall.finish import finish_call
 from storage.base import CallRecord, Storage, now
-from webhooks.outbox import enqueue
+from webhooks.events import call_started_data, emit_call_event
 
 
 def call_record(call: Call, host: str = "") -> CallRecord:
@@ -45,11 +44,6 @@ def moved_record(earlier: CallRecord, host: str) -> CallRecord:
     hosts = list(earlier.metadata.get("hosts") or [earlier.metadata.get("host") or "?"])
     metadata = {**earlier.metadata, "host": host, "hosts": [*hosts, host]}
     return earlier.model_copy(update={"metadata": metadata, "status": "active"})
-
-
-def public_call(record: CallRecord) -> dict[str, Any]:
-    """A call row as webhook data (JSON-ready)."""
-    return record.model_dump(mode="json")
 
 
 class CallRecordPlugin(CallPlugin):
@@ -84,14 +78,14 @@ class CallRecordPlugin(CallPlugin):
         self._records[call_id] = record
 
         async def started() -> None:
-            await enqueue(
+            await emit_call_event(
                 storage,
                 settings,
+                "call.started",
                 tenant=record.tenant,
                 persona=record.persona,
                 call_id=call_id,
-                type="call.started",
-                data={"call": public_call(record)},
+                data=call_started_data(record),
             )
 
         writer.submit("create call", lambda: storage.create_call(record))

@@ -28,7 +28,7 @@ from storage.base import Recording, Storage
 from storage.call_writer import CallWriter
 from storage.paths import file_inside
 from transports.kinds import AUDIO
-from webhooks.outbox import enqueue
+from webhooks.events import emit_call_event, recording_ready_data
 
 CHUNK_SECS = 1.0  # audio held per track before it is written out
 
@@ -107,12 +107,12 @@ class CallRecording(CallPlugin):
         if url != str(stream.path.resolve()):  # uploaded elsewhere: drop the local copy
             with contextlib.suppress(FileNotFoundError):
                 stream.path.unlink()
-        await enqueue(
+        await emit_call_event(
             self._storage,
             self._settings,
+            "recording.ready",
             tenant=tenant,
             persona=persona,
             call_id=call_id,
-            type="recording.ready",
-            data=recording.model_dump(mode="json"),
+            data=recording_ready_data(recording),
         )

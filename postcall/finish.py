@@ -7,23 +7,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from loguru import logger
 
 from config import Settings
 from postcall.analysis import analyse_call
 from postcall.background import run_in_background
-from storage.base import Storage, TranscriptTurn
+from storage.base import Storage
 from storage.call_writer import CallWriter
-from webhooks.outbox import enqueue
+from webhooks.events import call_ended_data, emit_call_event
 
 ANALYSIS_ATTEMPTS = 3
-
-
-def transcript_data(turns: list[TranscriptTurn]) -> list[dict[str, Any]]:
-    """Transcript turns as webhook data."""
-    return [t.model_dump(mode="json", exclude={"call_id"}) for t in turns]
 
 
 async def _analysed(
@@ -67,16 +61,12 @@ async def finish_call(
     if record is None:
         raise LookupError(f"call {call_id} is not stored")
     turns = await storage.list_turns(call_id)
-    await enqueue(
+    await emit_call_event(
         storage,
         settings,
+        "call.ended",
         tenant=record.tenant,
         persona=record.persona,
         call_id=call_id,
-        type="call.ended",
-        data={
-            "call": record.model_dump(mode="json", exclude={"analysis"}),
-            "transcript": transcript_data(turns),
-            "outcome": record.analysis,
-        },
+        data=call_ended_data(record, turns),
     )

@@ -6,14 +6,15 @@ id, so a retried delivery carries the same id and receivers dedup on it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 from loguru import logger
 
 from config import Settings
 from storage.base import OutboxEvent, Storage, new_id, now
 
-EVENT_TYPES = ("call.started", "call.ended", "recording.ready")
+CallEvent = Literal["call.started", "call.ended", "recording.ready"]
+EVENT_TYPES: tuple[str, ...] = get_args(CallEvent)
 
 
 async def webhook_urls(
