@@ -15,8 +15,10 @@ from pipecat.processors.frame_processor import FrameProcessor
 from assembly.call import Call, CallPlugin, Slot
 from config import Settings
 from memory.base import MemoryBackend
+from memory.extract import extract_and_store, llm_endpoint
 from memory.recall import MemoryRecall
 from postcall.background import run_in_background
+from providers.json_pass import ATTEMPTS
 
 
 class MemoryPlugin(CallPlugin):
@@ -58,8 +60,6 @@ class MemoryPlugin(CallPlugin):
         """Start the extraction pass in the background (never delays the call's end)."""
         if not self._wanted(call) or not self.settings.memory_extract:
             return
-        from memory.extract import extract_and_store, llm_endpoint  # the openai SDK: ~2 s
-
         spec = call.persona.llm
         endpoint = llm_endpoint(self.settings, spec.provider, spec.model)
         if endpoint is None:
@@ -73,4 +73,4 @@ class MemoryPlugin(CallPlugin):
                 endpoint, self.backend, messages, ctx.tenant, str(ctx.caller_key), ctx.call_id
             )
 
-        run_in_background(f"memory extraction {ctx.call_id}", job, attempts=3)
+        run_in_background(f"memory extraction {ctx.call_id}", job, attempts=ATTEMPTS)

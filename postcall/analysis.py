@@ -1,21 +1,20 @@
 """Post-call analysis: one LLM pass over the stored transcript → a validated, structured outcome.
 
 The outcome is ``{summary, intent, sentiment, action_items}`` plus the persona's own
-``analysis_fields`` (e.g. the coach's ``feedback``), stored in ``calls.analysis``. It uses the
-OpenAI-compatible chat completions API of ``ANALYSIS_PROVIDER`` with a JSON answer (a strict
-JSON schema on OpenAI, JSON mode on Groq), parsed and validated before it is stored.
+``analysis_fields`` (e.g. the coach's ``feedback``), stored in ``calls.analysis``. It is one
+``providers.json_pass`` pass on ``ANALYSIS_PROVIDER`` (a strict JSON schema on OpenAI, JSON mode
+on Groq), validated before it is stored.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
-import httpx
 from loguru import logger
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from config import Settings, http_url
+from config import Settings
+from providers.json_pass import chat_endpoint, json_pass, parse_json, transcript_text
 from storage.base import Storage, TranscriptTurn
 
 INSTRUCTION = "Analyse the call transcript above and answer with the JSON outcome only."
@@ -62,55 +61,27 @@ def json_schema(fields: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def transcript_text(turns: list[TranscriptTurn]) -> str:
-    """The transcript as the analysis prompt shows it."""
-    names = {"user": "Caller", "assistant": "Agent", "tool": "Tool"}
-    return "\n".join(
-        f"{names[t.role]}: {t.text}{' [interrupted]' if t.interrupted else ''}" for t in turns
-    )
+def turns_text(turns: list[TranscriptTurn]) -> str:
+    """The stored transcript as the analysis prompt shows it."""
+    return transcript_text((t.role, t.text, t.interrupted) for t in turns)
 
 
-def request_body(settings: Settings, turns: list[TranscriptTurn], fields: dict[str, str]) -> dict:
-    """The chat completions request of one analysis."""
+def system_message(turns: list[TranscriptTurn], fields: dict[str, str]) -> str:
+    """The analysis task with the persona's extra fields, then the transcript."""
     extra = "".join(f", {name} ({what})" for name, what in fields.items())
-    system = f"{SYSTEM.format(extra=extra)}\n\nCall transcript:\n{transcript_text(turns)}"
-    body: dict[str, Any] = {
-        "model": settings.analysis_model
-        or (settings.groq_model if settings.analysis_provider == "groq" else settings.openai_model),
-        "messages": [
-            {"role": "system", "content": system},
-            {"role": "user", "content": INSTRUCTION},
-        ],
-        "temperature": 0,
-        "stream": False,
-    }
-    if settings.analysis_provider == "groq":
-        body["response_format"] = {"type": "json_object"}
-    else:
-        schema = {"name": "call_outcome", "strict": True, "schema": json_schema(fields)}
-        body["response_format"] = {"type": "json_schema", "json_schema": schema}
-    return body
+    return f"{SYSTEM.format(extra=extra)}\n\nCall transcript:\n{turns_text(turns)}"
 
 
-def _endpoint(settings: Settings) -> tuple[str, str | None]:
-    if settings.analysis_provider == "groq":
-        key = settings.groq_api_key
-        return f"{settings.groq_openai_url}/chat/completions", key and key.get_secret_value()
-    key = settings.openai_api_key
-    base = http_url(settings.openai_base_url, "OPENAI_BASE_URL")
-    return f"{base}/chat/completions", key and key.get_secret_value()
-
-
-def parse_outcome(content: str, fields: dict[str, str]) -> dict[str, Any]:
-    """Parse and validate the model's JSON answer.
+def parse_outcome(answer: str | Any, fields: dict[str, str]) -> dict[str, Any]:
+    """Validate the model's JSON answer (the text, or already parsed).
 
     Raises:
         ValueError: Not JSON, or not the outcome's shape.
     """
     try:
-        data = json.loads(content)
+        data = parse_json(answer) if isinstance(answer, str) else answer
         return outcome_model(fields).model_validate(data).model_dump()
-    except (json.JSONDecodeError, ValidationError) as exc:
+    except (ValueError, ValidationError) as exc:
         raise ValueError(f"analysis answer is not a valid outcome: {exc}") from exc
 
 
@@ -134,19 +105,14 @@ async def analyse_call(
     turns = await storage.list_turns(call_id)
     if not any(t.role == "user" for t in turns):
         return None  # nobody spoke to the agent: nothing to analyse
-    url, key = _endpoint(settings)
-    if not key:
+    endpoint = chat_endpoint(settings, settings.analysis_provider, settings.analysis_model)
+    if endpoint is None:
         logger.warning(f"[{call_id}] no API key for {settings.analysis_provider}: no analysis")
         return None
-    async with httpx.AsyncClient(timeout=60) as client:
-        response = await client.post(
-            url,
-            json=request_body(settings, turns, fields),
-            headers={"Authorization": f"Bearer {key}"},
-        )
-    response.raise_for_status()
-    content = response.json()["choices"][0]["message"]["content"] or ""
-    outcome = parse_outcome(content, fields)
+    answer = await json_pass(
+        endpoint, system_message(turns, fields), INSTRUCTION, json_schema(fields), "call_outcome"
+    )
+    outcome = parse_outcome(answer, fields)
     await storage.update_call(call_id, analysis=outcome)
     logger.info(f"[{call_id}] analysis stored ({outcome['sentiment']}, {outcome['intent']!r})")
     return outcome

@@ -13,11 +13,10 @@ from loguru import logger
 from config import Settings
 from postcall.analysis import analyse_call
 from postcall.background import run_in_background
+from providers.json_pass import ATTEMPTS
 from storage.base import Storage
 from storage.call_writer import CallWriter
 from webhooks.events import call_ended_data, emit_call_event
-
-ANALYSIS_ATTEMPTS = 3
 
 
 async def _analysed(
@@ -30,7 +29,7 @@ async def _analysed(
     job = run_in_background(
         f"analysis {call_id}",
         lambda: analyse_call(storage, settings, call_id, fields),
-        attempts=ANALYSIS_ATTEMPTS,
+        attempts=ATTEMPTS,
     )
     _, pending = await asyncio.wait({job}, timeout=settings.analysis_timeout_secs)
     if pending:
