@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 
-from assembly.persona import Persona, TurnSettings
-from bots import PERSONAS, UnknownPersonaError, get_persona
+from assembly.persona import TurnSettings
+from bots import PERSONAS
+from launcher.admission import persona_or_404
 from launcher.agent_checks import AgentConfigBody, effective, field_errors, provider_findings
 from launcher.auth import require_api_key
 from launcher.readiness import problems_of
@@ -40,13 +41,6 @@ async def agents_page() -> FileResponse:
 
 def _storage(request: Request) -> Storage:
     return request.app.state.storage
-
-
-def _persona(name: str) -> Persona:
-    try:
-        return get_persona(name)
-    except UnknownPersonaError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
 
 
 def _shown(config: AgentConfig) -> dict[str, Any]:
@@ -74,7 +68,7 @@ async def persona_defaults() -> dict[str, Any]:
 @api.get("/{tenant}/{persona}")
 async def get_config(tenant: Tenant, persona: PersonaName, request: Request) -> dict[str, Any]:
     """One row (404 when the tenant has none for this persona)."""
-    _persona(persona)
+    persona_or_404(persona)
     config = await _storage(request).get_agent_config(tenant, persona)
     if config is None:
         raise HTTPException(status_code=404, detail=f"no config of {persona!r} for {tenant!r}")
@@ -90,7 +84,7 @@ async def put_config(
     The answer has the stored row and ``problems``: what would stop a call of the overridden
     persona with this launcher's settings (a provider whose key is not set), for information.
     """
-    base = _persona(persona)
+    base = persona_or_404(persona)
     errors = field_errors(base, body, tenant)
     if errors:
         raise RequestValidationError(errors)

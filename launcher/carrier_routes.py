@@ -20,15 +20,11 @@ from fastapi.responses import Response
 from loguru import logger
 
 from assembly.call import new_call_id
-from bots import UnknownPersonaError, get_persona
 from config import Settings, ws_url
+from launcher.admission import admit_phone_call, with_media_token
 from launcher.carriers import CARRIERS, Carrier, signed_request
 from launcher.client_limits import limit_webhooks
-from launcher.media_stream import close_stream, media_tokens, serve_stream
-from launcher.media_tokens import TOKEN_PARAM
-from launcher.metrics import count_refusal
-from launcher.readiness import problems_of
-from launcher.twilio_routes import APOLOGIES, NOT_CONFIGURED, NOT_READY, _admit, masked
+from launcher.media_stream import close_stream, serve_stream
 from launcher.twilio_signature import public_request_urls
 from transports.carrier_rest import dial_xml
 
@@ -99,9 +95,7 @@ def carrier_answer(
     app: object, spec: Carrier, base_url: str, call_id: str, persona: str, params: dict[str, str]
 ) -> str:
     """The carrier's XML that streams ``call_id`` to ``base_url``, with its media token."""
-    params = {"persona": persona, "call_id": call_id, **params}
-    identity = {k: v for k, v in params.items() if v and k not in ("call_id", "persona")}
-    params[TOKEN_PARAM] = media_tokens(app).issue(call_id, persona, identity)  # type: ignore[arg-type]
+    params = with_media_token(app, call_id, persona, params)
     url = f"{ws_url(base_url, 'PUBLIC_URL')}/{spec.name}/media/{call_id}"
     return spec.stream(url, params)
 
@@ -113,35 +107,20 @@ def carrier_answer(
 async def carrier_voice(carrier: str, request: Request) -> Response:
     """A call comes in at ``carrier``: choose the persona, stream the audio."""
     spec = carrier_of(carrier)
-    settings: Settings = request.app.state.settings
     form = await request.form()
     sid, caller, called = (
         str(form.get(k) or "") for k in (spec.call_field, spec.from_field, spec.to_field)
     )
-    name = request.query_params.get("persona") or settings.phone_personas.get(called)
-    try:
-        persona = get_persona(name or settings.default_persona)
-    except UnknownPersonaError:
-        logger.warning(f"{carrier} voice {sid or '-'} to {masked(called)}: unknown persona")
-        count_refusal(request.app, carrier, "not_configured")
-        return _xml(spec.apology(NOT_CONFIGURED))
-    if problems := problems_of(request.app, persona.name):
-        logger.error(f"{carrier} voice {sid or '-'}: {persona.name}: {'; '.join(problems)}")
-        count_refusal(request.app, carrier, "not_ready")
-        return _xml(spec.apology(NOT_READY))
-    call_id = new_call_id()
-    refused, base_url = await _admit(request, call_id)
-    if refused is not None:
-        logger.warning(f"{carrier} voice {sid or '-'}: refused, launcher is {refused.reason}")
-        count_refusal(request.app, carrier, refused.reason)
-        return _xml(spec.apology(APOLOGIES.get(refused.reason, APOLOGIES["draining"])))
+    call = await admit_phone_call(request, carrier, sid, caller, called, new_call_id())
+    if isinstance(call, str):
+        return _xml(spec.apology(call))
     params = {
         "from_number": caller,
         "to_number": called,
         "tenant": request.query_params.get("tenant", ""),
     }
-    logger.info(f"{carrier} voice {sid or '-'} from {masked(caller)}: {persona.name} {call_id}")
-    return _xml(carrier_answer(request.app, spec, base_url, call_id, persona.name, params))
+    answer = carrier_answer(request.app, spec, call.base_url, call.call_id, call.persona, params)
+    return _xml(answer)
 
 
 @router.websocket("/{carrier}/media/{call_id}")

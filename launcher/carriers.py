@@ -78,13 +78,22 @@ class Carrier:
     clear_event: str
 
 
-def _laml_stream(url: str, params: dict[str, str]) -> str:
+def laml_stream(url: str, params: dict[str, str], hold_secs: int = 0) -> str:
+    """TwiML (Twilio) or LaML (SignalWire) that connects the call's audio to ``url``.
+
+    Args:
+        url: The media websocket's URL (it names the call).
+        params: The stream's custom parameters, sent as ``<Parameter>`` elements.
+        hold_secs: How long the carrier keeps the line after the stream breaks, without our
+            hang-up (Twilio in a fleet: time for another host to take the call over).
+    """
     parameters = "".join(
         f"<Parameter name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in params.items() if v
     )
+    hold = f'<Pause length="{hold_secs}"/>' if hold_secs > 0 else ""
     return (
         f"{XML_HEAD}<Response><Connect><Stream url={quoteattr(url)}>{parameters}</Stream>"
-        "</Connect></Response>"
+        f"</Connect>{hold}</Response>"
     )
 
 
@@ -105,7 +114,8 @@ def _plivo_stream(url: str, params: dict[str, str]) -> str:
     )
 
 
-def _say_hangup(message: str) -> str:
+def say_hangup(message: str) -> str:
+    """TwiML, LaML or TeXML that says ``message`` and hangs up."""
     return f"{XML_HEAD}<Response><Say>{escape(message)}</Say><Hangup/></Response>"
 
 
@@ -135,7 +145,7 @@ CARRIERS: dict[str, Carrier] = {
         Carrier(
             name="signalwire", title="SignalWire", wire="twilio",
             call_field="CallSid", from_field="From", to_field="To",
-            stream=_laml_stream, apology=_say_hangup,
+            stream=laml_stream, apology=say_hangup,
             secret=lambda s: _secret(s.signalwire_signing_key),
             secret_env="SIGNALWIRE_SIGNING_KEY", verify=_verify_signalwire,
             params_in_url=False, clear_event="clear",
@@ -143,7 +153,7 @@ CARRIERS: dict[str, Carrier] = {
         Carrier(
             name="telnyx", title="Telnyx", wire="telnyx",
             call_field="CallSid", from_field="From", to_field="To",
-            stream=_texml_stream, apology=_say_hangup,
+            stream=_texml_stream, apology=say_hangup,
             secret=lambda s: s.telnyx_public_key or "",
             secret_env="TELNYX_PUBLIC_KEY", verify=_verify_telnyx,
             params_in_url=True, clear_event="clear",

@@ -14,9 +14,10 @@ from loguru import logger
 from pydantic import BaseModel, Field
 
 from assembly.call import CALL_ID
+from launcher.admission import persona_or_404
 from launcher.auth import require_api_key
 from launcher.readiness import require_ready
-from launcher.rooms_routes import livekit_or_503, persona_or_404, start_livekit_bot
+from launcher.rooms_routes import livekit_or_503, start_livekit_bot
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
 

@@ -25,10 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assembly.call import new_call_id
 from assembly.persona import Persona
+from launcher.admission import persona_or_404
 from launcher.client_limits import ClientLimits, check_rate
 from launcher.metrics import count_refusal
 from launcher.readiness import require_ready
-from launcher.rooms_routes import check_admission, livekit_room, persona_or_404
+from launcher.rooms_routes import check_admission, livekit_room
 from launcher.sessions import call_identity
 
 router = APIRouter()

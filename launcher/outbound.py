@@ -16,11 +16,10 @@ from loguru import logger
 from pydantic import BaseModel, Field, field_validator
 
 from assembly.call import new_call_id
-from bots import PERSONAS, UnknownPersonaError, get_persona
 from config import Settings
+from launcher.admission import masked, persona_or_404
 from launcher.auth import require_api_key
 from launcher.readiness import require_ready
-from launcher.twilio_routes import masked
 from launcher.twilio_status import call_statuses
 from transports.twilio_rest import TwilioRestError, create_call
 
@@ -124,13 +123,7 @@ async def outbound_call(body: OutboundCallRequest, request: Request) -> Outbound
     """Place a phone call to ``to``; ``persona`` talks when the callee answers."""
     settings: Settings = request.app.state.settings
     name = body.persona or settings.default_persona
-    try:
-        persona = get_persona(name)
-    except UnknownPersonaError:
-        raise HTTPException(
-            status_code=404,
-            detail=f"unknown persona {name!r}; valid personas: {', '.join(sorted(PERSONAS))}",
-        ) from None
+    persona = persona_or_404(name)
     require_ready(request.app, persona)
     refused = request.app.state.runner.admission()
     if refused is not None:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assembly.call import new_call_id
 from assembly.persona import Persona
-from bots import UnknownPersonaError, get_persona
+from launcher.admission import persona_or_404
 from launcher.auth import require_api_key
 from launcher.metrics import count_refusal
 from launcher.readiness import require_ready
@@ -105,14 +105,6 @@ def room_calls(app: FastAPI) -> RoomCalls:
     if calls is None:
         calls = app.state.room_calls = RoomCalls()
     return calls
-
-
-def persona_or_404(name: str) -> Persona:
-    """The persona, or a 404 that lists the valid names."""
-    try:
-        return get_persona(name)
-    except UnknownPersonaError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
 
 
 def too_busy(refused: CallRefused) -> HTTPException:

@@ -23,8 +23,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from bots import UnknownPersonaError, get_persona
 from config import Settings
+from launcher.admission import persona_or_404
 from launcher.auth import require_api_key
 
 router = APIRouter()
@@ -147,10 +147,7 @@ def call_identity(request: Request, request_data: dict[str, Any]) -> dict[str, A
 async def create_session(body: SessionRequest, request: Request) -> dict[str, Any]:
     """A session token for one browser caller (the operator's backend calls this)."""
     if body.persona is not None:
-        try:
-            get_persona(body.persona)
-        except UnknownPersonaError as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from None
+        persona_or_404(body.persona)
     claims = {
         "persona": body.persona,
         "tenant": body.tenant,

@@ -7,58 +7,23 @@ every media stream must carry the signed one-use token its voice webhook issued.
 from __future__ import annotations
 
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket
 from fastapi.responses import Response
 from loguru import logger
 
 from assembly.call import new_call_id
-from bots import UnknownPersonaError, get_persona
 from config import Settings, ws_url
+from launcher.admission import admit_phone_call, with_media_token
 from launcher.auth import require_api_key
+from launcher.carriers import laml_stream, say_hangup
 from launcher.client_limits import limit_webhooks
-from launcher.media_stream import media_tokens, serve_stream
-from launcher.media_tokens import TOKEN_PARAM
-from launcher.metrics import count_refusal
-from launcher.readiness import problems_of
+from launcher.media_stream import serve_stream
 from launcher.twilio_signature import require_twilio_signature
 from launcher.twilio_status import call_statuses
-from runner.base import CallRefused
 
 router = APIRouter()
 
-NOT_CONFIGURED = "Sorry, this number is not configured. Goodbye."
-NOT_READY = "Sorry, we cannot take calls on this line right now. Please try again later. Goodbye."
-APOLOGIES = {
-    "full": "Sorry, all our lines are busy right now. Please call again in a few minutes. Goodbye.",
-    "draining": "Sorry, we cannot take your call right now. Please call again shortly. Goodbye.",
-}
-
-
-def masked(number: str | None) -> str:
-    """A phone number for logs: only its last four digits."""
-    return f"…{number[-4:]}" if number else "-"
-
-
-async def _admit(request: Request, call_id: str) -> tuple[CallRefused | None, str]:
-    """Admit a call here, or (with a fleet) on the host with the most free slots.
-
-    Returns:
-        Why it is refused (or None), and the public URL of the host that will run it.
-    """
-    settings: Settings = request.app.state.settings
-    fleet = request.app.state.fleet
-    if fleet is None:
-        return request.app.state.runner.admission(), settings.public_url
-    try:
-        slot = await fleet.reserve(call_id)
-    except Exception as exc:  # Redis unreachable: this host still takes calls it has room for
-        logger.error(f"fleet admission failed ({type(exc).__name__}: {exc}); admitting locally")
-        return request.app.state.runner.admission(), settings.public_url
-    if slot is None:
-        return CallRefused("full", retry_after=5), settings.public_url
-    return None, slot.url
 
 
 def twiml_stream(base_url: str, params: dict[str, str], hold_secs: int = 0) -> str:
@@ -72,15 +37,7 @@ def twiml_stream(base_url: str, params: dict[str, str], hold_secs: int = 0) -> s
             (``launcher.call_rescue``). A call that ends normally is hung up over REST first.
     """
     stream_url = f"{ws_url(base_url, 'PUBLIC_URL')}/twilio/media/{params['call_id']}"
-    parameters = "".join(
-        f"<Parameter name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in params.items() if v
-    )
-    hold = f'<Pause length="{hold_secs}"/>' if hold_secs > 0 else ""
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><Response><Connect>'
-        f"<Stream url={quoteattr(stream_url)}>{parameters}</Stream>"
-        f"</Connect>{hold}</Response>"
-    )
+    return laml_stream(stream_url, params, hold_secs)
 
 
 def stream_answer(
@@ -95,9 +52,7 @@ def stream_answer(
         persona: The persona that answers.
         params: The other stream parameters (numbers, tenant, ``resumed_from``...).
     """
-    params = {"persona": persona, "call_id": call_id, **params}
-    identity = {k: v for k, v in params.items() if v and k not in ("call_id", "persona")}
-    params[TOKEN_PARAM] = media_tokens(app).issue(call_id, persona, identity)
+    params = with_media_token(app, call_id, persona, params)
     return twiml_stream(base_url, params, rescue_hold_secs(app))
 
 
@@ -109,12 +64,7 @@ def rescue_hold_secs(app: Any) -> int:
     return int(settings.fleet_host_ttl_secs + 3 * settings.fleet_heartbeat_secs) + 5
 
 
-def twiml_apology(message: str) -> str:
-    """Valid TwiML the caller hears instead of Twilio's generic application error."""
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><Response>'
-        f"<Say>{escape(message)}</Say><Hangup/></Response>"
-    )
+twiml_apology = say_hangup  # valid TwiML the caller hears instead of Twilio's generic error
 
 
 def _xml(body: str) -> Response:
@@ -127,42 +77,20 @@ def _xml(body: str) -> Response:
 )
 async def voice_webhook(request: Request) -> Response:
     """A call comes in (or an outbound call is answered): choose the persona, stream the audio."""
-    settings: Settings = request.app.state.settings
     form = await request.form()
     call_sid, caller, called = (str(form.get(k) or "") for k in ("CallSid", "From", "To"))
-    name = request.query_params.get("persona") or settings.phone_personas.get(called)
-    name = name or settings.default_persona
-    try:
-        persona = get_persona(name)
-    except UnknownPersonaError:
-        logger.warning(f"twilio voice {call_sid or '-'} to {masked(called)}: unknown persona")
-        count_refusal(request.app, "twilio", "not_configured")
-        return _xml(twiml_apology(NOT_CONFIGURED))
-    if problems := problems_of(request.app, persona.name):
-        logger.error(
-            f"twilio voice {call_sid or '-'}: {persona.name} cannot take calls: "
-            f"{'; '.join(problems)}"
-        )
-        count_refusal(request.app, "twilio", "not_ready")
-        return _xml(twiml_apology(NOT_READY))
     statuses = call_statuses(request.app)
     call_id = statuses.pending_call_id(call_sid) or new_call_id()
-    refused, base_url = await _admit(request, call_id)
-    if refused is not None:
-        logger.warning(
-            f"twilio voice {call_sid or '-'} from {masked(caller)}: refused, launcher is "
-            f"{refused.reason}"
-        )
-        count_refusal(request.app, "twilio", refused.reason)
-        return _xml(twiml_apology(APOLOGIES.get(refused.reason, APOLOGIES["draining"])))
-    statuses.link(call_sid, call_id, persona=persona.name)
+    call = await admit_phone_call(request, "twilio", call_sid, caller, called, call_id)
+    if isinstance(call, str):
+        return _xml(twiml_apology(call))
+    statuses.link(call_sid, call_id, persona=call.persona)
     params = {
         "from_number": caller,
         "to_number": called,
         "tenant": request.query_params.get("tenant", ""),  # ?tenant= on the webhook URL
     }
-    logger.info(f"twilio voice {call_sid or '-'} from {masked(caller)}: {persona.name} {call_id}")
-    return _xml(stream_answer(request.app, base_url, call_id, persona.name, params))
+    return _xml(stream_answer(request.app, call.base_url, call_id, call.persona, params))
 
 
 @router.websocket("/twilio/media")

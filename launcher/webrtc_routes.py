@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from bots import UnknownPersonaError, get_persona
+from launcher.admission import persona_or_404
 from launcher.client_limits import ClientLimits, check_rate, client_of
 from launcher.metrics import count_refusal
 from launcher.readiness import require_ready
@@ -89,11 +89,7 @@ async def offer(body: OfferBody, request: Request) -> dict[str, str] | None:
     check_rate(limits.offers, request)
     check_offer(body)
     data = call_identity(request, body.request_data or {})
-    try:
-        name = str(data.get("persona") or request.app.state.settings.default_persona)
-        persona = get_persona(name)
-    except UnknownPersonaError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
+    persona = persona_or_404(str(data.get("persona") or request.app.state.settings.default_persona))
     try:
         require_ready(request.app, persona)  # a clear 503 before any media, never a silent call
     except HTTPException:
@@ -124,10 +120,7 @@ internal_router = APIRouter()
 async def internal_offer(body: OfferBody, request: Request) -> dict[str, str] | None:
     """An offer the launcher forwards, answered in this worker."""
     data = dict(body.request_data or {})
-    try:
-        persona = get_persona(str(data.get("persona") or ""))
-    except UnknownPersonaError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from None
+    persona = persona_or_404(str(data.get("persona") or ""))
     try:
         return await request.app.state.runner.answer_offer(persona, body.model_dump())
     except CallRefused as exc:
