@@ -364,6 +364,10 @@ class Storage(ABC):
     ) -> list[OutboxEvent]:
         """Outbox events, newest first (delivery status is visible)."""
 
+    @abstractmethod
+    async def count_events(self, status: OutboxStatus | None = None) -> int:
+        """How many outbox events there are (with ``status``), without reading them."""
+
     # --- personal data -----------------------------------------------------------------------
     @abstractmethod
     async def purge_older_than(self, cutoff: datetime) -> dict[str, int]:

@@ -362,6 +362,13 @@ class SQLiteStorage(Storage):
             params = [status, limit]
         return await self._select(OutboxEvent, sql, params)
 
+    async def count_events(self, status: OutboxStatus | None = None) -> int:
+        """How many outbox events (with ``status``): one ``COUNT(*)``."""
+        where, params = ("", []) if status is None else (" WHERE status = ?", [status])
+        sql = f"SELECT COUNT(*) AS n FROM outbox_events{where}"
+        [row] = await self.db.run(self.db.rows, sql, params)
+        return int(row["n"])
+
     # --- personal data -----------------------------------------------------------------------
     def _purge(self, fn: Any, *args: Any) -> dict[str, int]:
         with self.db.transaction() as conn:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import httpx
 from postgrest import APIError
-from postgrest.types import ReturnMethod
+from postgrest.types import CountMethod, ReturnMethod
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
 from config import Settings
@@ -41,7 +41,7 @@ from storage.codec import call_fields, from_row, iso, search_words, to_row
 
 R = TypeVar("R", bound=Record)
 VALUE_ERRORS = {"23505", "23P01", "23514", "23502", "22P02", "22007", "42703", "PGRST204"}
-MINIMAL = ReturnMethod.minimal
+MINIMAL, EXACT = ReturnMethod.minimal, CountMethod.exact
 
 
 def _mapped(exc: APIError, what: str) -> Exception:
@@ -107,17 +107,17 @@ class SupabaseStorage(Storage):
         return self._client
 
     # --- helpers -----------------------------------------------------------------------------
-    async def _run(self, query: Any, what: str) -> list[dict[str, Any]]:
+    async def _response(self, query: Any, what: str) -> Any:
         try:
-            return (await query.execute()).data
+            return await query.execute()
         except APIError as exc:
             raise _mapped(exc, what) from exc
 
+    async def _run(self, query: Any, what: str) -> Any:
+        return (await self._response(query, what)).data
+
     async def _rpc(self, fn: str, args: dict[str, Any]) -> Any:
-        try:
-            return (await self.client.rpc(fn, args).execute()).data
-        except APIError as exc:
-            raise _mapped(exc, fn) from exc
+        return await self._run(self.client.rpc(fn, args), fn)
 
     async def _insert(self, table: str, record: Record) -> None:
         row = to_row(record, json_text=False)
@@ -284,11 +284,8 @@ class SupabaseStorage(Storage):
     # --- recordings --------------------------------------------------------------------------
     async def add_recording(self, recording: Recording) -> None:
         """Store (or replace) a call's recording row (KeyError: no such call)."""
-        row = to_row(recording, json_text=False)
-        query = self.client.table("recordings").upsert(
-            row, on_conflict="call_id", returning=MINIMAL
-        )
-        await self._run(query, "recordings")
+        row, table = to_row(recording, json_text=False), self.client.table("recordings")
+        await self._run(table.upsert(row, on_conflict="call_id", returning=MINIMAL), "recordings")
 
     async def get_recording(self, call_id: str) -> Recording | None:
         """A call's recording, or None."""
@@ -378,6 +375,12 @@ class SupabaseStorage(Storage):
             query = query.eq("status", status)
         query = query.order("created_at", desc=True).order("id").limit(limit)
         return await self._rows(OutboxEvent, query, "outbox_events")
+
+    async def count_events(self, status: OutboxStatus | None = None) -> int:
+        """How many outbox events (with ``status``): a ``HEAD`` with ``Prefer: count=exact``."""
+        query = self.client.table("outbox_events").select("id", count=EXACT, head=True)
+        query = query.eq("status", status) if status is not None else query
+        return (await self._response(query, "outbox_events")).count or 0
 
     # --- personal data -----------------------------------------------------------------------
     async def _deleted(self, fn: str, args: dict[str, Any]) -> dict[str, int]:

@@ -1,11 +1,12 @@
 """A PostgREST-compatible server over a real PostgreSQL, for the Supabase backend's tests.
 
 PostgREST itself cannot be installed here, so this implements exactly the subset supabase-py
-sends for ``storage.supabase``: ``/rest/v1/<table>`` GET (select, filters, order, limit,
-offset), POST (insert, upsert with ``on_conflict`` and ``Prefer: resolution=...``), PATCH,
-DELETE (``Prefer: return=representation|minimal``), ``/rest/v1/rpc/<fn>``, and the Storage
-API calls in ``postgrest_storage``. Like Supabase's gateway it requires the key in ``apikey``
-and ``Authorization: Bearer``. Errors are PostgREST's JSON ``{code, message, details, hint}``
+sends for ``storage.supabase``: ``/rest/v1/<table>`` GET and HEAD (select, filters, order,
+limit, offset; ``Prefer: count=exact`` with PostgREST's ``Content-Range``, 206 and 416), POST
+(insert, upsert with ``on_conflict`` and ``Prefer: resolution=...``), PATCH, DELETE
+(``Prefer: return=representation|minimal``), ``/rest/v1/rpc/<fn>``, and the Storage API calls
+in ``postgrest_storage``. Like Supabase's gateway it requires the key in ``apikey`` and
+``Authorization: Bearer``. Errors are PostgREST's JSON ``{code, message, details, hint}``
 with the real SQLSTATE and PostgREST's HTTP status for it.
 
 Run: ``python -m simulators.doubles.postgrest --dsn postgresql://... --key KEY --storage-dir DIR``;
@@ -166,19 +167,42 @@ def reply(request: web.Request, text: str, created: bool = False) -> web.Respons
     return web.Response(status=201 if created else 204)
 
 
+def content_range(lower: int, returned: int, total: int | None) -> tuple[int, str]:
+    """PostgREST's status and ``Content-Range`` of a read (``total``: the exact count, if asked).
+
+    Raises:
+        PostgrestError: 416 when the offset is past the last row (only known with a count).
+    """
+    upper = lower + returned - 1
+    if total is not None and lower > total:
+        raise PostgrestError(416, "PGRST103", "Requested range not satisfiable")
+    rows = f"{lower}-{upper}" if total != 0 and lower <= upper else "*"
+    header = f"{rows}/{'*' if total is None else total}"
+    return (206 if total is not None and returned < total else 200), header
+
+
 async def get_rows(request: web.Request) -> web.Response:
-    """``GET /rest/v1/<table>``."""
+    """``GET`` (or ``HEAD``: no body) ``/rest/v1/<table>``; ``Prefer: count=exact`` counts."""
     table = request.match_info["table"]
     cache, _ = await schema(request, table)
     params = list(request.query.items())
+    filters = where(cache, table, params)
     query = sql.SQL("select {} from {}{}{}{}").format(
         select_list(cache, table, request.query.get("select")),
         sql.Identifier(table),
-        where(cache, table, params),
+        filters,
         order_by(cache, table, request.query.get("order")),
         paging(dict(request.query)),
     )
-    return reply(request, await run_json(request, as_json(query)))
+    text = await run_json(request, as_json(query))
+    total = None
+    if "count=exact" in prefer(request):
+        count = sql.SQL("select count(*)::text from {}{}").format(sql.Identifier(table), filters)
+        total = int(await run_json(request, count))
+    offset = int(request.query.get("offset", "0"))
+    status, header = content_range(offset, len(json.loads(text)), total)
+    headers = {"Content-Range": header}
+    return web.Response(text=text, status=status, content_type="application/json", headers=headers)
 
 
 def body_columns(table: str, columns: dict[str, str], names: list[str]) -> None:

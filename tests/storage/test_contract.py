@@ -241,6 +241,8 @@ async def test_outbox_delivers_once_retries_and_gives_up(storage):
     delivered = await storage.list_events("delivered")
     assert delivered[0].id == "evt_2" and delivered[0].delivered_at is not None
     assert [e.id for e in await storage.list_events()] == ["evt_2", "evt_1", "evt_3"]
+    counted = [await storage.count_events(s) for s in ("pending", "failed", "delivered", None)]
+    assert counted == [1, 1, 1, 3]
     with pytest.raises(KeyError):
         await storage.mark_delivered("evt_nope")
     with pytest.raises(KeyError):

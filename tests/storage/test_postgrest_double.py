@@ -56,6 +56,22 @@ def test_insert_select_filter_order_and_page(rest):
     assert len(nulls.json()) == 3
 
 
+def test_exact_counts_in_content_range_also_on_head(rest):
+    rows = [{**CALL, "id": f"c{i}"} for i in range(1, 4)]
+    assert rest.post("/calls", json=rows).status_code == 201
+    plain = rest.get("/calls", params={"select": "id", "limit": "2"})
+    assert (plain.status_code, plain.headers["Content-Range"]) == (200, "0-1/*")
+    count = {"Prefer": "count=exact"}
+    page = rest.get("/calls", params={"select": "id", "limit": "2"}, headers=count)
+    assert (page.status_code, page.headers["Content-Range"]) == (206, "0-1/3")
+    head = rest.head("/calls", params={"select": "id", "id": "neq.c1"}, headers=count)
+    assert (head.status_code, head.headers["Content-Range"], head.content) == (200, "0-1/2", b"")
+    none = rest.head("/calls", params={"select": "id", "id": "eq.nope"}, headers=count)
+    assert none.headers["Content-Range"] == "*/0"
+    past = rest.get("/calls", params={"offset": "5"}, headers=count)
+    assert (past.status_code, past.json()["code"]) == (416, "PGRST103")
+
+
 def test_errors_carry_sqlstate_and_postgrest_status(rest):
     assert rest.post("/calls", json=CALL).status_code == 201
     duplicate = rest.post("/calls", json=CALL)
