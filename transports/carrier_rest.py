@@ -1,10 +1,11 @@
 """The REST APIs of the phone carriers beside Twilio: hang up and transfer a live call.
 
 One function per action, with the carriers' differences in two tables (``_HANG_UP``,
-``_TRANSFER``):
+``_TRANSFER``), except SignalWire's:
 
-- SignalWire (LaML, Twilio-compatible): ``POST {space}/api/laml/2010-04-01/Accounts/{project}/
-  Calls/{sid}.json`` with ``Status=completed`` (hang up) or ``Twiml=<Dial>`` (transfer).
+- SignalWire (LaML, Twilio-compatible): Twilio's client (``transports.twilio_rest``) on
+  ``{space}/api/laml/2010-04-01/Accounts/{project}/Calls/{sid}.json`` with ``Status=completed``
+  (hang up) or ``Twiml=<Dial>`` (transfer).
 - Telnyx (Call Control v2): ``POST /v2/calls/{call_control_id}/actions/hangup``, or
   ``.../actions/transfer`` with ``{"to": number}``.
 - Plivo: ``DELETE /v1/Account/{auth_id}/Call/{uuid}/`` (hang up), or ``POST`` to the same URL
@@ -26,6 +27,7 @@ from xml.sax.saxutils import escape
 import httpx
 
 from config import Settings
+from transports.twilio_rest import TwilioRestError, post_calls, signalwire_account
 
 REST_TIMEOUT_SECS = 10.0
 
@@ -42,7 +44,6 @@ class RestRequest:
     url: str
     auth: tuple[str, str] | None = None
     headers: dict[str, str] | None = None
-    data: dict[str, str] | None = None
     json: dict[str, Any] | None = None
     ok_statuses: tuple[int, ...] = ()  # besides 2xx: "already ended" answers
 
@@ -51,13 +52,17 @@ def _secret(value: Any) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
-def _signalwire(settings: Settings, call_id: str, form: dict[str, str]) -> RestRequest:
-    project, token = settings.signalwire_project_id, _secret(settings.signalwire_api_token)
-    if not (settings.signalwire_space_url and project and token):
+async def _signalwire(
+    settings: Settings, call_id: str, form: dict[str, str], timeout: float
+) -> None:
+    """Update a live SignalWire call through the Twilio-compatible client (``twilio_rest``)."""
+    account = signalwire_account(settings)
+    if not (settings.signalwire_space_url and account.account_sid and account.auth_token):
         raise CarrierRestError("SIGNALWIRE_SPACE_URL / _PROJECT_ID / _API_TOKEN are not set")
-    base = settings.signalwire_space_url.rstrip("/")
-    url = f"{base}/api/laml/2010-04-01/Accounts/{project}/Calls/{call_id}.json"
-    return RestRequest("POST", url, auth=(project, token), data=form)
+    try:
+        await post_calls(account, f"/{call_id}.json", form, timeout)
+    except TwilioRestError as exc:
+        raise CarrierRestError(str(exc)) from None
 
 
 def _telnyx(settings: Settings, call_id: str, action: str, body: dict[str, Any]) -> RestRequest:
@@ -96,13 +101,11 @@ def dial_xml(number: str, announcement: str | None = None, *, plivo: bool = Fals
 
 
 _HANG_UP: dict[str, Callable[[Settings, str], RestRequest]] = {
-    "signalwire": lambda s, c: _signalwire(s, c, {"Status": "completed"}),
     "telnyx": lambda s, c: _telnyx(s, c, "hangup", {}),
     "plivo": lambda s, c: _plivo(s, c, "DELETE", {}),
 }
 
 _TRANSFER: dict[str, Callable[[Settings, str, str, str | None], RestRequest]] = {
-    "signalwire": lambda s, c, n, a: _signalwire(s, c, {"Twiml": dial_xml(n, a)}),
     # Call Control's transfer says nothing: the bot speaks any announcement before it.
     "telnyx": lambda s, c, n, a: _telnyx(s, c, "transfer", {"to": n}),
     "plivo": lambda s, c, n, a: _plivo(
@@ -127,7 +130,7 @@ async def _send(request: RestRequest, timeout: float) -> int:
         async with httpx.AsyncClient(timeout=timeout) as client:
             resp = await client.request(
                 request.method, request.url, auth=request.auth, headers=request.headers,
-                data=request.data, json=request.json,
+                json=request.json,
             )  # fmt: skip
     except httpx.HTTPError as exc:
         raise CarrierRestError(f"could not be reached ({type(exc).__name__})") from None
@@ -144,7 +147,10 @@ async def hang_up(
     Raises:
         CarrierRestError: Not configured, unreachable, or refused.
     """
-    await _send(_HANG_UP[carrier](settings, call_id), timeout)
+    if carrier == "signalwire":
+        await _signalwire(settings, call_id, {"Status": "completed"}, timeout)
+    else:
+        await _send(_HANG_UP[carrier](settings, call_id), timeout)
 
 
 async def transfer(
@@ -169,4 +175,7 @@ async def transfer(
     Raises:
         CarrierRestError: Not configured, unreachable, or refused.
     """
-    await _send(_TRANSFER[carrier](settings, call_id, number, announcement), timeout)
+    if carrier == "signalwire":
+        await _signalwire(settings, call_id, {"Twiml": dial_xml(number, announcement)}, timeout)
+    else:
+        await _send(_TRANSFER[carrier](settings, call_id, number, announcement), timeout)

@@ -22,7 +22,8 @@ from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPI
 from config import Settings
 from transports.carrier_rest import CarrierRestError, hang_up
 from transports.kinds import AUDIO, TransportKind
-from transports.twilio import RestAccount, twilio_transport
+from transports.twilio import twilio_transport
+from transports.twilio_rest import signalwire_account
 
 PHONE_RATE = 8000
 MAX_PLAYOUT_WAIT_SECS = 15.0  # a hang-up never waits longer for queued audio
@@ -107,15 +108,6 @@ class PlivoSerializer(PlayedOutHangUp, PlivoFrameSerializer):
         return self._call_id or ""
 
 
-def signalwire_account(settings: Settings) -> RestAccount:
-    """SignalWire's LaML REST API, Twilio-compatible under ``/api/laml``."""
-    token = settings.signalwire_api_token
-    base = (settings.signalwire_space_url or "https://signalwire.invalid").rstrip("/")
-    return RestAccount(
-        settings.signalwire_project_id,
-        token.get_secret_value() if token else None,
-        f"{base}/api/laml",
-    )
 
 
 def _serializer(

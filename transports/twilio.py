@@ -7,7 +7,6 @@ with a bounded lead, Twilio marks to know what the caller has heard, and the cal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams, FastAPIWebsocketTransport
@@ -16,22 +15,7 @@ from config import Settings
 from transports.kinds import AUDIO, TransportKind
 from transports.playout import PlayoutGate, PlayoutGateFilter, attach_playout_gate
 from transports.twilio_playout import TwilioPlayoutSerializer, TwilioPlayoutTransport
-
-
-@dataclass(frozen=True)
-class RestAccount:
-    """A Twilio-compatible REST account (SignalWire's LaML API is one)."""
-
-    account_sid: str | None
-    auth_token: str | None
-    base_url: str  # the root ``/2010-04-01/...`` is appended to
-
-
-def twilio_account(settings: Settings) -> RestAccount:
-    """Twilio's own account: ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``, its REST base."""
-    token = settings.twilio_auth_token
-    secret = token.get_secret_value() if token else None
-    return RestAccount(settings.twilio_account_sid, secret, settings.twilio_http_url)
+from transports.twilio_rest import RestAccount, twilio_account
 
 
 def twilio_serializer(
