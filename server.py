@@ -61,7 +61,8 @@ def create_app(settings: Settings | None = None, runner: CallRunner | None = Non
 
     Args:
         settings: Process settings; read from the environment when omitted.
-        runner: Where calls run; an in-process runner by default.
+        runner: Where calls run; by default call-host worker processes (``PROCESS_MODEL``
+            ``workers`` or ``process_per_call``), in this process only with ``inprocess``.
 
     Returns:
         The FastAPI application.
