@@ -68,11 +68,16 @@ async def admit(request: Request, call_id: str) -> tuple[CallRefused | None, str
 
 @dataclass(frozen=True)
 class PhoneCall:
-    """An admitted phone call: who answers, our id for it, and the host that will run it."""
+    """An admitted phone call: who answers, our id for it, the host that will run it.
+
+    ``params`` are its stream parameters: the numbers and the tenant (``?tenant=`` on the
+    voice webhook's URL).
+    """
 
     persona: str
     call_id: str
     base_url: str
+    params: dict[str, str]
 
 
 async def admit_phone_call(
@@ -113,7 +118,12 @@ async def admit_phone_call(
         count_refusal(app, carrier, refused.reason)
         return APOLOGIES.get(refused.reason, APOLOGIES["draining"])
     logger.info(f"{carrier} voice {sid or '-'} from {masked(caller)}: {persona.name} {call_id}")
-    return PhoneCall(persona=persona.name, call_id=call_id, base_url=base_url)
+    params = {
+        "from_number": caller,
+        "to_number": called,
+        "tenant": request.query_params.get("tenant", ""),
+    }
+    return PhoneCall(persona.name, call_id, base_url, params)
 
 
 def with_media_token(

@@ -21,7 +21,7 @@ from loguru import logger
 
 from assembly.call import new_call_id
 from config import Settings, ws_url
-from launcher.admission import admit_phone_call, with_media_token
+from launcher.admission import PhoneCall, admit_phone_call, with_media_token
 from launcher.carriers import CARRIERS, Carrier, signed_request
 from launcher.client_limits import limit_webhooks
 from launcher.media_stream import close_stream, serve_stream
@@ -91,12 +91,10 @@ def _xml(body: str) -> Response:
     return Response(content=body, media_type="application/xml")
 
 
-def carrier_answer(
-    app: object, spec: Carrier, base_url: str, call_id: str, persona: str, params: dict[str, str]
-) -> str:
-    """The carrier's XML that streams ``call_id`` to ``base_url``, with its media token."""
-    params = with_media_token(app, call_id, persona, params)
-    url = f"{ws_url(base_url, 'PUBLIC_URL')}/{spec.name}/media/{call_id}"
+def carrier_answer(app: object, spec: Carrier, call: PhoneCall) -> str:
+    """The carrier's XML that streams an admitted call to its host, with its media token."""
+    params = with_media_token(app, call.call_id, call.persona, call.params)
+    url = f"{ws_url(call.base_url, 'PUBLIC_URL')}/{spec.name}/media/{call.call_id}"
     return spec.stream(url, params)
 
 
@@ -114,13 +112,7 @@ async def carrier_voice(carrier: str, request: Request) -> Response:
     call = await admit_phone_call(request, carrier, sid, caller, called, new_call_id())
     if isinstance(call, str):
         return _xml(spec.apology(call))
-    params = {
-        "from_number": caller,
-        "to_number": called,
-        "tenant": request.query_params.get("tenant", ""),
-    }
-    answer = carrier_answer(request.app, spec, call.base_url, call.call_id, call.persona, params)
-    return _xml(answer)
+    return _xml(carrier_answer(request.app, spec, call))
 
 
 @router.websocket("/{carrier}/media/{call_id}")

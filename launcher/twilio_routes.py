@@ -85,12 +85,7 @@ async def voice_webhook(request: Request) -> Response:
     if isinstance(call, str):
         return _xml(twiml_apology(call))
     statuses.link(call_sid, call_id, persona=call.persona)
-    params = {
-        "from_number": caller,
-        "to_number": called,
-        "tenant": request.query_params.get("tenant", ""),  # ?tenant= on the webhook URL
-    }
-    return _xml(stream_answer(request.app, call.base_url, call_id, call.persona, params))
+    return _xml(stream_answer(request.app, call.base_url, call_id, call.persona, call.params))
 
 
 @router.websocket("/twilio/media")
