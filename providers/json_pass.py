@@ -2,7 +2,8 @@
 
 Both passes read a finished call's transcript and ask an OpenAI-compatible chat completions
 API (OpenAI, Groq or Ollama) for one JSON object. The endpoint choice, the transcript's
-format, the HTTP client, JSON mode and the retry count live here:
+format, the HTTP client (on the process's shared TLS context), JSON mode and the retry count
+live here:
 
 - JSON mode: a strict JSON schema on OpenAI when the caller has one, else ``json_object``
   (Groq, Ollama, and OpenAI without a schema).
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 
 from config import Settings, http_url
+from providers.tls import tls_context
 
 ATTEMPTS = 3  # attempts of a post-call pass (the background job retries)
 TIMEOUT_SECS = 60.0
@@ -121,7 +123,7 @@ async def json_pass(
         ValueError: The answer holds no JSON.
     """
     body = request_body(endpoint, system, user, schema, schema_name)
-    async with httpx.AsyncClient(timeout=TIMEOUT_SECS) as client:
+    async with httpx.AsyncClient(timeout=TIMEOUT_SECS, verify=tls_context()) as client:
         response = await client.post(
             f"{endpoint.base_url}/chat/completions",
             json=body,
