@@ -28,6 +28,20 @@ def settings() -> Settings:
     return Settings(_env_file=None, **FAKE_KEYS)
 
 
+@pytest.fixture
+async def storage(tmp_path):
+    """An opened, empty SQLite storage in a temp dir; closed after the test.
+
+    ``tests/storage`` overrides it with one parametrized over every backend.
+    """
+    from storage.sqlite import SQLiteStorage
+
+    store = SQLiteStorage(tmp_path / "switchboard.db")
+    await store.open()
+    yield store
+    await store.close()
+
+
 @pytest.fixture(scope="session")
 def doubles():
     """The provider doubles in their own process, for the whole session."""

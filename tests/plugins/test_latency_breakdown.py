@@ -29,7 +29,6 @@ from plugins.latency_breakdown import (
     percentile,
 )
 from storage import CallRecord
-from storage.sqlite import SQLiteStorage
 from tests.plugins.calls import built_call
 from tests.plugins.emit import Emit, Emitter
 
@@ -65,13 +64,6 @@ def one_turn(tool_secs: float = 0.0) -> list:
         SleepFrame(0.05),
     ]
 
-
-@pytest.fixture
-async def storage(tmp_path):
-    store = SQLiteStorage(tmp_path / "sb.db")
-    await store.open()
-    yield store
-    await store.close()
 
 
 async def _run(plugin, frames, row: bool = True):
