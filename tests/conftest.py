@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlencode
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -49,6 +50,29 @@ def doubles():
 
     with DoublesProcess() as running:
         yield running
+
+
+@pytest.fixture
+def twilio_caller(doubles):
+    """Make a simulated phone call to a launcher's voice webhook, signed as Twilio signs it.
+
+    ``twilio_caller(launcher, persona="receptionist", tenant="acme", from_number="+1555…")``:
+    ``persona`` and ``tenant`` go in the webhook URL's query, the other keyword arguments to
+    :class:`~simulators.callers.twilio.TwilioCaller`. Nothing is dialled until ``.run(script)``.
+    """
+    from simulators.callers.twilio import TwilioCaller
+
+    def make(
+        launcher, *, persona: str | None = None, tenant: str | None = None, **kwargs
+    ) -> TwilioCaller:
+        query = urlencode({k: v for k, v in (("persona", persona), ("tenant", tenant)) if v})
+        return TwilioCaller(
+            webhook_url=f"{launcher.base_url}/twilio/voice" + (f"?{query}" if query else ""),
+            auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
+            **kwargs,
+        )
+
+    return make
 
 
 @pytest.fixture

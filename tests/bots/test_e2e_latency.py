@@ -17,7 +17,6 @@ import pytest
 
 from plugins.latency_breakdown import STAGES
 from simulators.callers.script import Say, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
 
 pytestmark = pytest.mark.serial  # stages checked against the caller within 20 ms
@@ -34,7 +33,9 @@ async def _finished(launcher, call_id: str) -> dict:
     raise AssertionError("the call did not end")
 
 
-async def test_stages_add_up_to_the_voice_to_voice_the_caller_measured(doubles, launcher_factory):
+async def test_stages_add_up_to_the_voice_to_voice_the_caller_measured(
+    doubles, twilio_caller, launcher_factory
+):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING, SECOND])
     doubles.client.llm_rules(
@@ -44,10 +45,7 @@ async def test_stages_add_up_to_the_voice_to_voice_the_caller_measured(doubles, 
         ]
     )
     launcher = launcher_factory()
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher)
     result = await caller.run(
         [
             WaitForBotSilence(timeout=15),
@@ -94,7 +92,9 @@ PRICES = {
 }
 
 
-async def test_cost_of_a_scripted_call_is_stored_and_shown(doubles, launcher_factory):
+async def test_cost_of_a_scripted_call_is_stored_and_shown(
+    doubles, twilio_caller, launcher_factory
+):
     import json
 
     from simulators.doubles.llm import tokens
@@ -104,10 +104,7 @@ async def test_cost_of_a_scripted_call_is_stored_and_shown(doubles, launcher_fac
     reply = "Sure, what time works for you?"
     doubles.client.llm_rules([{"match": "book an appointment", "reply": reply}])
     launcher = launcher_factory(**PRICES)
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher)
     result = await caller.run(
         [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
     )
@@ -122,8 +119,19 @@ async def test_cost_of_a_scripted_call_is_stored_and_shown(doubles, launcher_fac
     completion = len(requests) * len(tokens(reply))
     spoken = [t["text"] for t in details["transcript"] if t["role"] == "assistant"]
     audio_secs = result.sent_media * 0.02  # every 20 ms frame the caller sent reached STT
-    print("cost:", cost, "expected tokens", prompt, completion, "chars", sum(map(len, spoken)),
-          "audio", audio_secs, "duration", result.duration_secs)
+    print(
+        "cost:",
+        cost,
+        "expected tokens",
+        prompt,
+        completion,
+        "chars",
+        sum(map(len, spoken)),
+        "audio",
+        audio_secs,
+        "duration",
+        result.duration_secs,
+    )
     assert items["llm_input"]["quantity"] == prompt
     assert items["llm_output"]["quantity"] == completion
     assert abs(items["tts"]["quantity"] - sum(len(s) for s in spoken)) <= len(spoken), spoken

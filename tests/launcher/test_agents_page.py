@@ -16,7 +16,6 @@ from simulators.callers.browser import BrowserCaller
 from simulators.callers.listen import PhraseListener
 from simulators.callers.mic import mic_track
 from simulators.callers.script import WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.launcher.process import LauncherProcess
 from tests.launcher.production import API_KEY, production_env
 
@@ -48,13 +47,10 @@ def _api(launcher, method: str, path: str, **kwargs) -> httpx.Response:
     return httpx.request(method, url, headers=KEY, timeout=20, **kwargs)
 
 
-async def _greeting_heard(doubles, launcher) -> tuple[str, str]:
+async def _greeting_heard(twilio_caller, launcher) -> tuple[str, str]:
     """Phone acme's receptionist, hang up after the greeting; what was heard, and the call id."""
     before = {c["call_id"] for c in _calls(launcher)}
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice?persona=receptionist&tenant=acme",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher, persona="receptionist", tenant="acme")
     result = await caller.run([WaitForBotSilence(timeout=20)])
     assert result.connected and result.errors == [], result.errors
     listener = PhraseListener([*HEARD.values(), FILE_GREETING])
@@ -88,12 +84,12 @@ async def _sign_in(browser: BrowserCaller, launcher) -> None:
 
 
 async def test_a_greeting_edited_in_the_page_is_what_the_next_call_hears(
-    doubles, launcher, tmp_path
+    doubles, twilio_caller, launcher, tmp_path
 ):
     doubles.client.reset()
     [worker] = _workers(launcher)  # calls run there, never in the launcher
     assert _api(launcher, "PUT", "/acme/receptionist", json={"greeting": BEFORE}).is_success
-    heard, first = await _greeting_heard(doubles, launcher)
+    heard, first = await _greeting_heard(twilio_caller, launcher)
     assert heard == HEARD[BEFORE], heard
 
     async with BrowserCaller(mic_track(tmp_path / "mic.wav", [], total=2)) as browser:
@@ -121,7 +117,7 @@ async def test_a_greeting_edited_in_the_page_is_what_the_next_call_hears(
         assert (stored["greeting"], stored["turns"]) == (AFTER, {})
         assert [c for c in browser.console if c.startswith("pageerror")] == []
 
-    heard, second = await _greeting_heard(doubles, launcher)  # no restart in between
+    heard, second = await _greeting_heard(twilio_caller, launcher)  # no restart in between
     assert heard == HEARD[AFTER], heard
     assert _workers(launcher) == [worker]  # the same worker process took both calls
     tenants = {c["call_id"]: c["tenant"] for c in _calls(launcher)}

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from simulators.callers.script import Say, Wait, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
 
@@ -33,7 +32,7 @@ def _rms(pcm: np.ndarray) -> float:
 
 
 async def test_two_minute_call_is_recorded_in_stereo_with_flat_rss(
-    doubles, launcher_factory, tmp_path
+    doubles, twilio_caller, launcher_factory, tmp_path
 ):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING])
@@ -41,10 +40,7 @@ async def test_two_minute_call_is_recorded_in_stereo_with_flat_rss(
     launcher = launcher_factory(
         DATA_DIR=str(tmp_path), RECORDING_ENABLED="true", IDLE_HANGUP_SECS="300"
     )
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher)
     script: list = [WaitForBotSilence(timeout=15)]
     # A turn every ~11 s, real-time μ-law both ways all along, until the hang-up at CALL_SECS.
     # The pauses stay well under the receptionist's user_idle_secs (10 s): a caller speaking

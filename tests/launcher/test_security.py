@@ -17,7 +17,6 @@ import pytest
 
 from simulators.callers.offers import JUNK_OFFERS, sdp_offer
 from simulators.callers.script import Say, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from simulators.callers.twiml import twilio_signature
 from tests.bots.scenario import BOOKING
 from tests.launcher.process import LauncherProcess
@@ -96,7 +95,7 @@ async def test_an_offer_that_never_connects_releases_its_line(guarded):
     await _all_ended(guarded, timeout=8)
 
 
-async def test_junk_offers_do_not_hold_slots_or_spawn_workers(guarded, doubles):
+async def test_junk_offers_do_not_hold_slots_or_spawn_workers(guarded, doubles, twilio_caller):
     workers = _workers(guarded)
     assert len(workers) == 1
     statuses: Counter[int] = Counter()
@@ -119,10 +118,7 @@ async def test_junk_offers_do_not_hold_slots_or_spawn_workers(guarded, doubles):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING])
     doubles.client.llm_rules([{"match": "book an appointment", "reply": "Sure, what time?"}])
-    caller = TwilioCaller(
-        webhook_url=f"{guarded.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(guarded)
     result = await caller.run(
         [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
     )

@@ -6,7 +6,6 @@ import wave
 
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import Say, Wait, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from storage.base import AgentConfig
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
@@ -38,7 +37,9 @@ async def _second_reply_spoken(launcher, timeout: float = 90) -> None:
     raise AssertionError("the second reply was never spoken")
 
 
-async def test_kill_9_mid_call_keeps_every_completed_turn(doubles, launcher_factory, tmp_path):
+async def test_kill_9_mid_call_keeps_every_completed_turn(
+    doubles, twilio_caller, launcher_factory, tmp_path
+):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING, CANCEL])
     doubles.client.llm_rules(
@@ -47,10 +48,7 @@ async def test_kill_9_mid_call_keeps_every_completed_turn(doubles, launcher_fact
     launcher = launcher_factory(
         DATA_DIR=str(tmp_path), IDLE_HANGUP_SECS="120", RECORDING_ENABLED="true"
     )
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher)
     call = asyncio.create_task(
         caller.run(
             [
@@ -105,7 +103,7 @@ TENANT_VOICE = "acmeVoice0000000001"
 
 
 async def test_tenant_row_overrides_prompt_voice_and_greeting(
-    doubles, launcher_factory, tmp_path
+    doubles, twilio_caller, launcher_factory, tmp_path
 ):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING])
@@ -119,10 +117,7 @@ async def test_tenant_row_overrides_prompt_voice_and_greeting(
     )
     await _stored(tmp_path / "switchboard.db", lambda s: s.put_agent_config(row))
     launcher = launcher_factory(DATA_DIR=str(tmp_path))
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice?persona=receptionist&tenant=acme",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher, persona="receptionist", tenant="acme")
     result = await caller.run(
         [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
     )
@@ -131,7 +126,8 @@ async def test_tenant_row_overrides_prompt_voice_and_greeting(
     greeting = listener.heard(result.bot_utterances[0].pcm, result.sample_rate)
     assert greeting == TENANT_GREETING_HEARD, greeting
     [request] = [
-        r for r in doubles.client.llm_requests()
+        r
+        for r in doubles.client.llm_requests()
         if any("book an appointment" in str(m["content"]) for m in r["messages"])
         and r["messages"][-1]["role"] == "user"
     ][:1]

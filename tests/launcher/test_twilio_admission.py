@@ -33,10 +33,11 @@ async def _until_active(launcher, timeout: float = 10.0) -> None:
     raise AssertionError("the first call never became active")
 
 
-async def test_full_launcher_apologises_refuses_streams_and_outbound(launcher, doubles):
-    token = doubles.env()["TWILIO_AUTH_TOKEN"]
+async def test_full_launcher_apologises_refuses_streams_and_outbound(
+    launcher, doubles, twilio_caller
+):
     early = await _webhook(launcher, doubles)  # issued while there was room
-    first = TwilioCaller(webhook_url=f"{launcher.base_url}/twilio/voice", auth_token=token)
+    first = twilio_caller(launcher)
     running = asyncio.create_task(first.run([Wait(8)]))
     try:
         await _until_active(launcher)

@@ -3,7 +3,6 @@
 import asyncio
 
 from simulators.callers.script import Say, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
 from tests.launcher.process import free_port
 from tests.webhooks.receiver import Receiver
@@ -26,7 +25,7 @@ async def _until(check, timeout: float = 60.0) -> None:
 
 
 async def test_receiver_outage_and_restart_every_event_arrives_once(
-    doubles, launcher_factory, tmp_path
+    doubles, twilio_caller, launcher_factory, tmp_path
 ):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING])
@@ -42,10 +41,7 @@ async def test_receiver_outage_and_restart_every_event_arrives_once(
     }
     first = launcher_factory(**env)
     for _ in range(2):
-        caller = TwilioCaller(
-            webhook_url=f"{first.base_url}/twilio/voice",
-            auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-        )
+        caller = twilio_caller(first)
         result = await caller.run(
             [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
         )

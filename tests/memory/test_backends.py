@@ -18,7 +18,6 @@ FACTS = [
 ]
 
 
-
 async def test_local_recall_ranks_the_matching_memory_first_and_keeps_callers_apart(storage):
     local = LocalMemory(storage)
     await local.add("default", "+15550001", FACTS, source_call_id=None)

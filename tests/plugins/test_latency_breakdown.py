@@ -65,7 +65,6 @@ def one_turn(tool_secs: float = 0.0) -> list:
     ]
 
 
-
 async def _run(plugin, frames, row: bool = True):
     call = await built_call([plugin])
     if row and plugin.storage is not None:  # the call-record plugin's row, as at call start

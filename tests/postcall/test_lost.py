@@ -11,7 +11,6 @@ import signal
 import time
 
 from simulators.callers.script import Say, Wait, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from storage.base import CallRecord
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
@@ -29,11 +28,8 @@ def _line(doubles, launcher_factory, **env: str):
     )
 
 
-def _call(doubles, launcher) -> asyncio.Task:
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+def _call(twilio_caller, launcher) -> asyncio.Task:
+    caller = twilio_caller(launcher)
     script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15), Wait(30)]
     return asyncio.create_task(caller.run(script))
 
@@ -66,11 +62,13 @@ async def _row(db, call_id: str, status: str, timeout: float = 15) -> tuple[Call
         await storage.close()
 
 
-async def test_killed_worker_records_its_calls_as_lost(doubles, launcher_factory, tmp_path):
+async def test_killed_worker_records_its_calls_as_lost(
+    doubles, twilio_caller, launcher_factory, tmp_path
+):
     launcher = _line(
         doubles, launcher_factory, DATA_DIR=str(tmp_path), PROCESS_MODEL="workers", WORKERS="1"
     )
-    call = _call(doubles, launcher)
+    call = _call(twilio_caller, launcher)
     details = await _answered(launcher)
     killed_at = time.monotonic()
     os.kill(details["worker_pid"], signal.SIGKILL)  # a native crash in the call's process
@@ -87,11 +85,11 @@ async def test_killed_worker_records_its_calls_as_lost(doubles, launcher_factory
 
 
 async def test_rows_a_killed_launcher_left_active_are_closed_when_it_restarts(
-    doubles, launcher_factory, tmp_path
+    doubles, twilio_caller, launcher_factory, tmp_path
 ):
     env = {"DATA_DIR": str(tmp_path), "HOST_ID": "host-a", "PROCESS_MODEL": "inprocess"}
     launcher = _line(doubles, launcher_factory, **env)
-    call = _call(doubles, launcher)
+    call = _call(twilio_caller, launcher)
     details = await _answered(launcher)
     launcher.proc.kill()  # the whole host dies: nobody is left to close the row
     launcher.proc.wait(timeout=10)

@@ -14,7 +14,6 @@ import psutil
 
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import Say, Wait, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
 
 REPLY = "Sure, what time?"
@@ -24,14 +23,6 @@ def _prepare(doubles) -> None:
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING])
     doubles.client.llm_rules([{"match": "book an appointment", "reply": REPLY}])
-
-
-def _caller(doubles, launcher, number: str) -> TwilioCaller:
-    return TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-        from_number=number,
-    )
 
 
 async def _answered(launcher, call_id: str | None = None, timeout: float = 30) -> dict:
@@ -63,13 +54,15 @@ def _workers(launcher) -> list[psutil.Process]:
     return psutil.Process(launcher.proc.pid).children()
 
 
-async def test_phone_call_runs_in_a_worker_process_with_the_calls_api(doubles, launcher_factory):
+async def test_phone_call_runs_in_a_worker_process_with_the_calls_api(
+    doubles, twilio_caller, launcher_factory
+):
     _prepare(doubles)
     launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="2")
     workers = {p.pid for p in _workers(launcher)}
     assert len(workers) == 2  # started and warmed before the launcher answered /healthz
     script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15), Wait(20)]
-    call = asyncio.create_task(_caller(doubles, launcher, "+15551230001").run(script))
+    call = asyncio.create_task(twilio_caller(launcher, from_number="+15551230001").run(script))
     details = await _answered(launcher)
     assert details["worker_pid"] in workers and details["worker_pid"] != launcher.proc.pid
     assert details["persona"] == "receptionist" and details["caller_number"] == "+15551230001"
@@ -102,12 +95,14 @@ def _streams_on(pid: int, port: int) -> set[int]:
     }
 
 
-async def test_a_phone_calls_media_never_passes_through_the_launcher(doubles, launcher_factory):
+async def test_a_phone_calls_media_never_passes_through_the_launcher(
+    doubles, twilio_caller, launcher_factory
+):
     _prepare(doubles)
     launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="1")
     port = int(launcher.base_url.rsplit(":", 1)[1])
     script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15), Wait(4)]
-    call = asyncio.create_task(_caller(doubles, launcher, "+15551230009").run(script))
+    call = asyncio.create_task(twilio_caller(launcher, from_number="+15551230009").run(script))
     details = await _answered(launcher)
     # The caller's media socket is held by the worker, and the launcher holds no socket of it:
     # the launcher cannot see a media frame, in either direction.
@@ -122,13 +117,15 @@ async def test_a_phone_calls_media_never_passes_through_the_launcher(doubles, la
     assert final["end_reason"] in ("caller_hung_up", "completed"), final["end_reason"]
 
 
-async def test_process_per_call_uses_a_fresh_warm_process_each_time(doubles, launcher_factory):
+async def test_process_per_call_uses_a_fresh_warm_process_each_time(
+    doubles, twilio_caller, launcher_factory
+):
     _prepare(doubles)
     launcher = launcher_factory(PROCESS_MODEL="process_per_call", PREWARMED_PROCESSES="1")
     used = []
     for number in ("+15551230002", "+15551230003"):
         script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
-        call = asyncio.create_task(_caller(doubles, launcher, number).run(script))
+        call = asyncio.create_task(twilio_caller(launcher, from_number=number).run(script))
         details = await _answered(launcher)
         used.append(details["worker_pid"])
         result = await call
@@ -145,13 +142,13 @@ async def test_process_per_call_uses_a_fresh_warm_process_each_time(doubles, lau
     assert used[0] != used[1]
 
 
-async def test_a_crashed_worker_ends_only_its_own_calls(doubles, launcher_factory):
+async def test_a_crashed_worker_ends_only_its_own_calls(doubles, twilio_caller, launcher_factory):
     _prepare(doubles)
     launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="2")
     script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15), Wait(12)]
-    first = asyncio.create_task(_caller(doubles, launcher, "+15551230004").run(script))
+    first = asyncio.create_task(twilio_caller(launcher, from_number="+15551230004").run(script))
     one = await _answered(launcher)
-    second = asyncio.create_task(_caller(doubles, launcher, "+15551230005").run(script))
+    second = asyncio.create_task(twilio_caller(launcher, from_number="+15551230005").run(script))
     other = None
     for _ in range(150):
         other = next(
@@ -204,7 +201,9 @@ async def test_browser_offer_lands_in_a_worker_and_the_call_works(
     assert details["transcript"][0]["role"] == "assistant"
 
 
-async def test_a_burst_of_calls_is_not_all_put_on_one_worker(doubles, launcher_factory):
+async def test_a_burst_of_calls_is_not_all_put_on_one_worker(
+    doubles, twilio_caller, launcher_factory
+):
     """Incident: calls dialled in one burst all went to the first worker (the others idled).
 
     The least-busy choice counted only calls already handed over, and a burst is picked before
@@ -215,7 +214,7 @@ async def test_a_burst_of_calls_is_not_all_put_on_one_worker(doubles, launcher_f
     launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="2")
     script = [WaitForBotSilence(timeout=20), Say(BOOKING), WaitForBotSilence(timeout=20)]
     numbers = [f"+1555123010{i}" for i in range(4)]
-    callers = [_caller(doubles, launcher, n) for n in numbers]
+    callers = [twilio_caller(launcher, from_number=n) for n in numbers]
     calls = asyncio.gather(*(c.run(script) for c in callers))
     pids: dict[str, int] = {}
     deadline = time.monotonic() + 40
