@@ -103,6 +103,8 @@ def test_receptionist_on_the_local_mic(doubles, pulse, local_bot, tmp_path):
     pulse.stop_process(recorder)
 
     log = bot.text()
+    # The log is there: an empty one would pass the absence checks below.
+    assert "Bot stopped speaking" in log, log[-3000:]
     assert "Traceback" not in log and "| ERROR" not in log, log[-3000:]
     pcm, rate = read_wav(recording)
     segments = speech_segments(pcm, rate, min_silence=0.6)
@@ -129,6 +131,8 @@ def test_local_session_stopped_mid_reply_exits_cleanly(doubles, pulse, local_bot
     code = bot.proc.wait(timeout=20)
     assert code == 0, (code, bot.text()[-1500:])
     log = bot.text()
+    # The log is there: an empty one would pass the absence checks below.
+    assert "Bot stopped speaking" in log, log[-3000:]
     assert "Traceback" not in log and "| ERROR" not in log, log[-3000:]
     deadline = time.monotonic() + 5
     while doubles.client.stats()["open_sockets_total"] and time.monotonic() < deadline:

@@ -137,6 +137,8 @@ async def test_caller_hangup_mid_reply_ends_cleanly(doubles, twilio_caller, rece
         await asyncio.sleep(0.1)
     assert _tasks(receptionist_line) <= baseline, "asyncio tasks leaked"
     log = receptionist_line.log()
+    # The log is there: an empty one would pass the absence checks below.
+    assert f"call={calls[0]['call_id']}" in log, log[-3000:]
     assert "Traceback" not in log and "| ERROR" not in log, log[-3000:]
 
 

@@ -83,7 +83,10 @@ async def test_phone_call_runs_in_a_worker_process_with_the_calls_api(
     worker = [p.pid for p in _workers(launcher)].index(details["worker_pid"])
     assert f'switchboard_voice_to_voice_seconds_count{{worker="{worker}"}} 1.0' in metrics
     assert 'switchboard_calls_ended_total{reason="ended_by_api"} 1.0' in metrics
-    assert "Traceback" not in launcher.log()
+    log = launcher.log()
+    # The log is there: an empty one would pass the absence checks below.
+    assert f"call={details['call_id']}" in log, log[-3000:]
+    assert "Traceback" not in log
 
 
 def _streams_on(pid: int, port: int) -> set[int]:
