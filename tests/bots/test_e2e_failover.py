@@ -24,6 +24,7 @@ from tests.bots.test_e2e_no_silent_turn import (
     _replies_to,
     _said,
 )
+from tests.eventually import aeventually
 
 TURNS = TurnSettings()
 DEFAULTS = Settings(_env_file=None)
@@ -34,14 +35,14 @@ async def _stored_metadata(launcher, call_id: str) -> dict:
     """The ended call row's metadata, once the call's end is written."""
     db = sqlite3.connect(Path(launcher.env["DATA_DIR"]) / "switchboard.db")
     try:
-        async with asyncio.timeout(10):
-            while True:
-                row = db.execute(
-                    "SELECT metadata FROM calls WHERE id = ? AND status = 'ended'", [call_id]
-                ).fetchone()
-                if row is not None:
-                    return json.loads(row[0])
-                await asyncio.sleep(0.1)
+        row = await aeventually(
+            lambda: db.execute(
+                "SELECT metadata FROM calls WHERE id = ? AND status = 'ended'", [call_id]
+            ).fetchone(),
+            timeout=10,
+            what=f"call {call_id}'s ended row",
+        )
+        return json.loads(row[0])
     finally:
         db.close()
 

@@ -9,7 +9,6 @@ the caller's voice on the audio's own clock (last 10 ms above the voice threshol
 must agree with the caller's within 20 ms (measured: 9-10 ms, the bot audio's way out).
 """
 
-import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from plugins.latency_breakdown import STAGES
 from simulators.callers.script import Say, WaitForBotSilence
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 pytestmark = pytest.mark.serial  # stages checked against the caller within 20 ms
 
@@ -25,12 +25,11 @@ SECOND = "cancel my appointment"
 
 
 async def _finished(launcher, call_id: str) -> dict:
-    for _ in range(100):
+    def ended() -> dict | None:
         details = launcher.get(f"/calls/{call_id}").json()
-        if not details["active"]:
-            return details
-        await asyncio.sleep(0.1)
-    raise AssertionError("the call did not end")
+        return None if details["active"] else details
+
+    return await aeventually(ended, timeout=10, what="the call to end")
 
 
 async def test_stages_add_up_to_the_voice_to_voice_the_caller_measured(

@@ -1,6 +1,5 @@
 """The companion remembers callers: call 1 → extraction → call 2 recalls; recall on a budget."""
 
-import asyncio
 import json
 import sqlite3
 import time
@@ -12,6 +11,7 @@ import pytest
 from memory.recall import MEMORY_HEADER
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import Say, WaitForBotSilence
+from tests.eventually import aeventually
 
 GOAL = "my goal is to run five miles every day"
 ASK = "what was my goal"
@@ -42,15 +42,15 @@ def _requests_for(doubles, phrase: str) -> list[dict]:
 
 async def _memories(launcher, number: str, timeout: float = 30) -> list[str]:
     db_path = Path(launcher.env["DATA_DIR"]) / "switchboard.db"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def memories() -> list[str]:
         db = sqlite3.connect(db_path)
-        rows = db.execute("SELECT text FROM memories WHERE caller_key = ?", [number]).fetchall()
-        db.close()
-        if rows:
-            return [r[0] for r in rows]
-        await asyncio.sleep(0.25)
-    raise AssertionError("no memory was extracted from call 1")
+        try:
+            query = "SELECT text FROM memories WHERE caller_key = ?"
+            return [r[0] for r in db.execute(query, [number]).fetchall()]
+        finally:
+            db.close()
+
+    return await aeventually(memories, timeout, "a memory extracted from call 1", every=0.25)
 
 
 async def test_companion_recalls_in_call_2_what_the_caller_said_in_call_1(

@@ -15,6 +15,7 @@ from config import Settings
 from simulators.callers.listen import PhraseListener, speech_segments
 from simulators.callers.script import HangUp, Say, Wait, WaitForBotSilence
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 TURNS = TurnSettings()  # the receptionist's reply watch: the defaults
 FIRST_TOKEN_SECS = Settings(_env_file=None).llm_first_token_timeout_secs
@@ -125,23 +126,25 @@ async def test_tts_refused_all_call_ends_cleanly_not_silently(
 
 async def _greeting_heard(launcher) -> str:
     """The call's id, once it has spoken its greeting (its transcript shows it)."""
-    async with asyncio.timeout(20):
-        while True:
-            for call in launcher.get("/calls").json():
-                details = launcher.get(f"/calls/{call['call_id']}").json()
-                if any(t.get("role") == "assistant" for t in details.get("transcript", [])):
-                    return call["call_id"]
-            await asyncio.sleep(0.05)
+
+    def greeted() -> str | None:
+        for call in launcher.get("/calls").json():
+            details = launcher.get(f"/calls/{call['call_id']}").json()
+            if any(t.get("role") == "assistant" for t in details.get("transcript", [])):
+                return call["call_id"]
+        return None
+
+    return await aeventually(greeted, 20, "the greeting in a call's transcript", every=0.05)
 
 
 async def _caller_is_speaking(doubles) -> None:
     """Return once the STT has sent an interim transcript (the caller is mid-utterance)."""
-    async with asyncio.timeout(20):
-        while True:
-            counters = (await doubles.client.astats())["services"].get("deepgram", {})
-            if counters.get("results_interim"):
-                return
-            await asyncio.sleep(0.02)
+
+    async def interim() -> int:
+        counters = (await doubles.client.astats())["services"].get("deepgram", {})
+        return counters.get("results_interim", 0)
+
+    await aeventually(interim, 20, "an interim transcript from the STT", every=0.02)
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from simulators.callers.listen import PhraseListener, speech_segments
 from simulators.callers.script import HangUp, Say, Wait, WaitForBotSilence
 from simulators.doubles.audio import Synthesizer
 from tests.bots.test_e2e_no_silent_turn import _greeting_heard
+from tests.eventually import aeventually
 
 AFTER_AUDIO = 3  # the incident: the socket closed 3 audio messages into the reply
 QUESTION = "what are your opening hours"
@@ -147,9 +148,10 @@ async def test_cartesia_drop_mid_reply_caller_hears_the_rest(
 
 
 async def _request_seen(doubles, text: str) -> None:
-    async with asyncio.timeout(30):
-        while not [r for r in await doubles.client.allm_requests() if text in str(r).lower()]:
-            await asyncio.sleep(0.02)
+    async def seen() -> list:
+        return [r for r in await doubles.client.allm_requests() if text in str(r).lower()]
+
+    await aeventually(seen, 30, f"an LLM request with {text!r}", every=0.02)
 
 
 async def test_tts_connect_fails_the_sentence_is_still_heard(

@@ -20,6 +20,7 @@ from tests.bots.scenario import (
     full_call_rules,
     spoken_before_barge_in,
 )
+from tests.eventually import aeventually
 
 
 @pytest.fixture
@@ -107,7 +108,6 @@ async def test_goodbye_spoken_before_hangup(doubles, twilio_caller, receptionist
 
 
 async def test_caller_hangup_mid_reply_ends_cleanly(doubles, twilio_caller, receptionist_line):
-    import asyncio
 
     doubles.client.stt_phrases([SERVICES_Q])
     doubles.client.llm_rules([{"match": "about your services", "reply": LONG_REPLY}])
@@ -123,19 +123,21 @@ async def test_caller_hangup_mid_reply_ends_cleanly(doubles, twilio_caller, rece
         ]
     )
     assert result.errors == []
-    for _ in range(50):  # the launcher notices the closed socket and tears the call down
+
+    def ended() -> list[dict] | None:
         calls = receptionist_line.get("/calls").json()
-        if calls and not calls[0]["active"]:
-            break
-        await asyncio.sleep(0.1)
-    assert calls[0]["active"] is False and calls[0]["end_reason"] == "caller_hung_up", calls
+        return calls if calls and not calls[0]["active"] else None
+
+    # The launcher notices the closed socket and tears the call down.
+    calls = await aeventually(ended, 5, "the launcher to end the call")
+    assert calls[0]["end_reason"] == "caller_hung_up", calls
     stats = doubles.client.stats()
     assert stats["open_sockets_total"] == 0, stats
-    for _ in range(100):  # after-call work (analysis, call.ended) runs on for a moment
-        if _tasks(receptionist_line) <= baseline:
-            break
-        await asyncio.sleep(0.1)
-    assert _tasks(receptionist_line) <= baseline, "asyncio tasks leaked"
+    await aeventually(  # after-call work (analysis, call.ended) runs on for a moment
+        lambda: _tasks(receptionist_line) <= baseline,
+        timeout=10,
+        what="the call's asyncio tasks to finish (else they leaked)",
+    )
     log = receptionist_line.log()
     # The log is there: an empty one would pass the absence checks below.
     assert f"call={calls[0]['call_id']}" in log, log[-3000:]

@@ -5,8 +5,6 @@ a call before the edit serves the one after it, so nothing may be cached there).
 Twilio caller hears the greeting as audio (pocketsphinx over a grammar of the candidates).
 """
 
-import asyncio
-import time
 
 import httpx
 import psutil
@@ -16,6 +14,7 @@ from simulators.callers.browser import BrowserCaller
 from simulators.callers.listen import PhraseListener
 from simulators.callers.mic import mic_track
 from simulators.callers.script import WaitForBotSilence
+from tests.eventually import aeventually
 from tests.launcher.process import LauncherProcess
 from tests.launcher.production import API_KEY, production_env
 
@@ -152,12 +151,11 @@ async def test_test_call_opens_a_browser_call_as_that_tenant(doubles, launcher, 
         first_line = await call_page.locator("#transcript .turn").first.inner_text()
         assert first_line.replace("\n", "").startswith(f"Bot:{AFTER}"), first_line
         await call_page.click("#connect")  # hang up
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+
+    def ended_web_calls() -> list[dict] | None:
         web = [c for c in _calls(launcher) if c["transport"] == "webrtc"]
-        if web and not web[0]["active"]:
-            break
-        await asyncio.sleep(0.2)
-    [call] = web
+        return web if web and not web[0]["active"] else None
+
+    [call] = await aeventually(ended_web_calls, 15, "the browser call to end", every=0.2)
     assert call["tenant"] == "acme" and call["persona"] == "receptionist", call
     assert not call["active"]

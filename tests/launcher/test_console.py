@@ -18,6 +18,7 @@ from simulators.callers.browser import BrowserCaller
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import BargeIn, Say, Wait, WaitForBotSilence
 from tests.bots.scenario import BOOKING, GOODBYE_Q, SERVICES_Q, STOP, full_call_rules
+from tests.eventually import aeventually
 from tests.launcher.process import LauncherProcess, free_port
 from tests.launcher.production import API_KEY, production_env
 from tests.webhooks.receiver import Receiver
@@ -46,16 +47,6 @@ def launcher(doubles, tmp_path_factory):
 async def _api(launcher, path: str) -> httpx.Response:
     async with httpx.AsyncClient(base_url=launcher.base_url, timeout=10, headers=KEY) as client:
         return await client.get(path)
-
-
-async def _until(check, timeout: float = 60.0, what: str = "condition"):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.3)
 
 
 async def _sign_in(browser: BrowserCaller, launcher) -> None:
@@ -98,7 +89,7 @@ async def test_a_finished_call_in_the_console(doubles, twilio_caller, launcher):
             done = detail["recording"] and detail["analysis"] and len(hooks) == 3
             return detail if done and all(h["status"] == "delivered" for h in hooks) else None
 
-        detail = await _until(settled, what="recording, analysis and webhooks")
+        detail = await aeventually(settled, 60, "recording, analysis and webhooks", every=0.3)
     finally:
         await receiver.stop()
     assert detail["status"] == "ended" and detail["end_reason"] == "end_call"

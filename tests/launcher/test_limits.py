@@ -12,6 +12,7 @@ from simulators.callers.listen import PhraseListener
 from simulators.callers.script import BargeIn, Say, Wait, WaitForBotSilence
 from simulators.callers.twiml import fetch_twiml, voice_webhook_form
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 
 def _heard_words(phrase: str) -> str:
@@ -58,8 +59,7 @@ async def _refused_webhook(doubles, launcher) -> str:
 
 
 async def _wait_for_a_call(launcher) -> None:
-    while not launcher.get("/calls").json():
-        await asyncio.sleep(0.2)
+    await aeventually(lambda: launcher.get("/calls").json(), 20, "a call", every=0.2)
 
 
 async def test_sigterm_lets_the_active_call_finish_and_refuses_new_ones(
@@ -127,9 +127,12 @@ async def test_sigterm_to_the_process_group_still_drains(doubles, twilio_caller,
     call = asyncio.create_task(
         twilio_caller(launcher).run([WaitForBotSilence(timeout=15), Say(BOOKING), Wait(30)])
     )
-    async with asyncio.timeout(30):  # the caller asked; the (slow) answer is on its way
-        while not any("book" in str(r["messages"]) for r in await doubles.client.allm_requests()):
-            await asyncio.sleep(0.05)
+
+    async def asked() -> bool:
+        return any("book" in str(r["messages"]) for r in await doubles.client.allm_requests())
+
+    # The caller asked; the (slow) answer is on its way.
+    await aeventually(asked, 30, "the caller's question at the LLM", every=0.05)
     os.killpg(launcher.proc.pid, signal.SIGTERM)  # the whole group, as systemd does
     result = await call
     assert result.errors == [], result.errors
@@ -166,9 +169,7 @@ async def test_drain_goodbye_is_the_last_thing_the_caller_hears(
             ]
         )
     )
-    async with asyncio.timeout(30):
-        while not await doubles.client.allm_requests():
-            await asyncio.sleep(0.05)
+    await aeventually(doubles.client.allm_requests, 30, "an LLM request", every=0.05)
     launcher.proc.send_signal(signal.SIGTERM)
     result = await call
     assert result.errors == [], result.errors

@@ -16,6 +16,7 @@ from websockets.asyncio.client import connect
 from simulators.callers import fuzz
 from simulators.callers import media_streams as wire
 from simulators.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
+from tests.eventually import aeventually
 
 SILENCE = b"\xff" * 160
 pytestmark = pytest.mark.serial  # 1,000 handshakes and 50 calls: alone, not beside timing tests
@@ -194,9 +195,10 @@ async def test_stop_ends_the_call_even_if_media_follows(launcher, doubles):
         code, took = await call.closed(timeout=8)
         sender.cancel()
         assert code is not None and took < 3, (code, took)
-    for _ in range(50):
+
+    def last_over() -> dict | None:
         last = max(launcher.get("/calls").json(), key=lambda c: c["started_at"])
-        if not last["active"]:
-            break
-        await asyncio.sleep(0.1)
+        return None if last["active"] else last
+
+    last = await aeventually(last_over, 5, "the last call to end")
     assert last["end_reason"] == "caller_hung_up", last

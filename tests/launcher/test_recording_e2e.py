@@ -10,6 +10,7 @@ import numpy as np
 from simulators.callers.script import Say, Wait, WaitForBotSilence
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 CALL_SECS = 120
 
@@ -65,11 +66,12 @@ async def test_two_minute_call_is_recorded_in_stereo_with_flat_rss(
     storage = SQLiteStorage(tmp_path / "switchboard.db")
     await storage.open()
     try:
-        for _ in range(100):
+
+        async def recorded():
             [record] = await storage.list_calls()
-            if record.recording_url:
-                break
-            await asyncio.sleep(0.1)
+            return record if record.recording_url else None
+
+        record = await aeventually(recorded, 10, "the call's recording URL")
         recording = await storage.get_recording(record.id)
         events = await storage.list_events()
     finally:

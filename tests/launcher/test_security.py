@@ -19,6 +19,7 @@ from simulators.callers.offers import JUNK_OFFERS, sdp_offer
 from simulators.callers.script import Say, WaitForBotSilence
 from simulators.callers.twiml import twilio_signature
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 from tests.launcher.process import LauncherProcess
 from tests.launcher.production import API_KEY, production_env
 
@@ -59,12 +60,11 @@ async def _offer(launcher, sdp: str, **request_data: str) -> httpx.Response:
 
 
 async def _all_ended(launcher, timeout: float = 10.0) -> list[dict]:
-    for _ in range(int(timeout / 0.2)):
+    def all_over() -> list[dict] | None:
         calls = launcher.get("/calls", headers=KEY).json()
-        if calls and not any(c["active"] for c in calls):
-            return calls
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"calls still active: {launcher.get('/calls', headers=KEY).json()}")
+        return calls if calls and not any(c["active"] for c in calls) else None
+
+    return await aeventually(all_over, timeout, "every call to end", every=0.2)
 
 
 def _workers(launcher) -> set[int]:

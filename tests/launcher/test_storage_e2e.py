@@ -9,6 +9,7 @@ from simulators.callers.script import Say, Wait, WaitForBotSilence
 from storage.base import AgentConfig
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 CANCEL = "cancel my appointment"
 BOOKED = "Sure, what time works for you?"
@@ -26,15 +27,15 @@ async def _stored(db_path, fn):
 
 async def _second_reply_spoken(launcher, timeout: float = 90) -> None:
     """Wait until the launcher's live transcript (its LLM context) has the second reply."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
+
+    def spoken() -> bool:
         calls = launcher.get("/calls").json()
-        if calls:
-            details = launcher.get(f"/calls/{calls[0]['call_id']}").json()
-            if any(CANCELLED in (t.get("text") or "") for t in details.get("transcript", [])):
-                return
-        await asyncio.sleep(0.2)
-    raise AssertionError("the second reply was never spoken")
+        if not calls:
+            return False
+        details = launcher.get(f"/calls/{calls[0]['call_id']}").json()
+        return any(CANCELLED in (t.get("text") or "") for t in details.get("transcript", []))
+
+    await aeventually(spoken, timeout, "the second reply in the transcript", every=0.2)
 
 
 async def test_kill_9_mid_call_keeps_every_completed_turn(

@@ -7,7 +7,6 @@ and the provider doubles; the launcher forwards media to its worker processes.
 import asyncio
 import os
 import signal
-import time
 
 import httpx
 import psutil
@@ -15,6 +14,7 @@ import psutil
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import Say, Wait, WaitForBotSilence
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 REPLY = "Sure, what time?"
 
@@ -27,27 +27,26 @@ def _prepare(doubles) -> None:
 
 async def _answered(launcher, call_id: str | None = None, timeout: float = 30) -> dict:
     """The details of a call (the first active one) once its first turn was answered."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
+
+    def answered() -> dict | None:
         calls = [c for c in launcher.get("/calls").json() if c["active"]]
-        ids = [call_id] if call_id else [c["call_id"] for c in calls]
-        for cid in ids:
+        for cid in [call_id] if call_id else [c["call_id"] for c in calls]:
             details = launcher.get(f"/calls/{cid}").json()
             if details.get("turn_latency_secs"):
                 return details
-    raise AssertionError("no answered call in time")
+        return None
+
+    return await aeventually(answered, timeout, "an answered call", every=0.2)
 
 
 async def _final(launcher, call_id: str, timeout: float = 10) -> dict:
     """A call's details once the launcher has seen it end."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def ended() -> dict | None:
         details = launcher.get(f"/calls/{call_id}").json()
-        if details["active"] is False:
-            return details
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{call_id} still active")
+        return details if details["active"] is False else None
+
+    return await aeventually(ended, timeout, f"{call_id} to end")
 
 
 def _workers(launcher) -> list[psutil.Process]:
@@ -133,15 +132,15 @@ async def test_process_per_call_uses_a_fresh_warm_process_each_time(
         used.append(details["worker_pid"])
         result = await call
         assert result.bot_utterances, "the caller heard the bot"
-        for _ in range(100):  # the call's process exits once the call is over
-            if not psutil.pid_exists(details["worker_pid"]):
-                break
-            await asyncio.sleep(0.1)
-        assert not psutil.pid_exists(details["worker_pid"])
-        for _ in range(300):  # and a warm process is waiting for the next call
-            if launcher.get("/readyz").status_code == 200 and len(_workers(launcher)) == 1:
-                break
-            await asyncio.sleep(0.1)
+        pid = details["worker_pid"]
+        await aeventually(
+            lambda pid=pid: not psutil.pid_exists(pid), 10, "the call's process to exit"
+        )
+        await aeventually(
+            lambda: launcher.get("/readyz").status_code == 200 and len(_workers(launcher)) == 1,
+            timeout=30,
+            what="a warm process waiting for the next call",
+        )
     assert used[0] != used[1]
 
 
@@ -152,15 +151,14 @@ async def test_a_crashed_worker_ends_only_its_own_calls(doubles, twilio_caller, 
     first = asyncio.create_task(twilio_caller(launcher, from_number="+15551230004").run(script))
     one = await _answered(launcher)
     second = asyncio.create_task(twilio_caller(launcher, from_number="+15551230005").run(script))
-    other = None
-    for _ in range(150):
-        other = next(
+    other = await aeventually(
+        lambda: next(
             (c for c in launcher.get("/calls").json() if c["call_id"] != one["call_id"]), None
-        )
-        if other:
-            break
-        await asyncio.sleep(0.2)
-    assert other is not None
+        ),
+        timeout=30,
+        what="the second call",
+        every=0.2,
+    )
     two = await _answered(launcher, other["call_id"])
     assert two["worker_pid"] != one["worker_pid"]  # least busy worker took the second call
 
@@ -170,13 +168,12 @@ async def test_a_crashed_worker_ends_only_its_own_calls(doubles, twilio_caller, 
     assert crashed.duration_secs < survived.duration_secs
     assert survived.errors == [] and not survived.hung_up_by_bot  # the caller ended it
     await _final(launcher, one["call_id"])
-    for _ in range(300):  # the lost worker is replaced
-        if len(_workers(launcher)) == 2 and one["worker_pid"] not in {
-            p.pid for p in _workers(launcher)
-        }:
-            break
-        await asyncio.sleep(0.1)
-    assert len(_workers(launcher)) == 2
+
+    def replaced() -> bool:
+        pids = {p.pid for p in _workers(launcher)}
+        return len(pids) == 2 and one["worker_pid"] not in pids
+
+    await aeventually(replaced, 30, "the lost worker to be replaced")
 
 
 async def test_browser_offer_lands_in_a_worker_and_the_call_works(
@@ -220,13 +217,15 @@ async def test_a_burst_of_calls_is_not_all_put_on_one_worker(
     callers = [twilio_caller(launcher, from_number=n) for n in numbers]
     calls = asyncio.gather(*(c.run(script) for c in callers))
     pids: dict[str, int] = {}
-    deadline = time.monotonic() + 40
-    while len(pids) < len(numbers) and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
+
+    def every_call_on_a_worker() -> bool:
         for call in launcher.get("/calls").json():
             details = launcher.get(f"/calls/{call['call_id']}").json()
             if details.get("worker_pid"):
                 pids[call["call_id"]] = details["worker_pid"]
+        return len(pids) == len(numbers)
+
+    await aeventually(every_call_on_a_worker, 40, "every call of the burst on a worker", every=0.2)
     results = await calls
     assert all(r.errors == [] for r in results)
     assert len(pids) == len(numbers)
