@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlencode
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -28,6 +29,20 @@ def settings() -> Settings:
     return Settings(_env_file=None, **FAKE_KEYS)
 
 
+@pytest.fixture
+async def storage(tmp_path):
+    """An opened, empty SQLite storage in a temp dir; closed after the test.
+
+    ``tests/storage`` overrides it with one parametrized over every backend.
+    """
+    from storage.sqlite import SQLiteStorage
+
+    store = SQLiteStorage(tmp_path / "switchboard.db")
+    await store.open()
+    yield store
+    await store.close()
+
+
 @pytest.fixture(scope="session")
 def doubles():
     """The provider doubles in their own process, for the whole session."""
@@ -35,6 +50,29 @@ def doubles():
 
     with DoublesProcess() as running:
         yield running
+
+
+@pytest.fixture
+def twilio_caller(doubles):
+    """Make a simulated phone call to a launcher's voice webhook, signed as Twilio signs it.
+
+    ``twilio_caller(launcher, persona="receptionist", tenant="acme", from_number="+1555…")``:
+    ``persona`` and ``tenant`` go in the webhook URL's query, the other keyword arguments to
+    :class:`~simulators.callers.twilio.TwilioCaller`. Nothing is dialled until ``.run(script)``.
+    """
+    from simulators.callers.twilio import TwilioCaller
+
+    def make(
+        launcher, *, persona: str | None = None, tenant: str | None = None, **kwargs
+    ) -> TwilioCaller:
+        query = urlencode({k: v for k, v in (("persona", persona), ("tenant", tenant)) if v})
+        return TwilioCaller(
+            webhook_url=f"{launcher.base_url}/twilio/voice" + (f"?{query}" if query else ""),
+            auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
+            **kwargs,
+        )
+
+    return make
 
 
 @pytest.fixture

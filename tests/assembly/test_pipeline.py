@@ -68,6 +68,7 @@ def test_every_persona_builds_on_every_transport_kind(calls):
 
 
 def test_processors_in_the_cascade_order(calls):
+    assert len(calls) == len(PERSONAS) * len(TransportKind) > 0
     for call in calls:
         inner = call.pipeline.processors[1:-1]  # between the pipeline's source and sink
         assert len(inner) == len(ORDER), (call.persona.name, call.ctx.transport, inner)
@@ -76,6 +77,7 @@ def test_processors_in_the_cascade_order(calls):
 
 
 def test_sample_rates_fit_the_transport(calls):
+    assert len(calls) == len(PERSONAS) * len(TransportKind) > 0
     for call in calls:
         params = call.worker.params
         expected = RATES[call.ctx.transport]
@@ -84,12 +86,14 @@ def test_sample_rates_fit_the_transport(calls):
 
 
 def test_metrics_and_usage_metrics_on(calls):
+    assert len(calls) == len(PERSONAS) * len(TransportKind) > 0
     for call in calls:
         assert call.worker.params.enable_metrics
         assert call.worker.params.enable_usage_metrics
 
 
 def test_rtvi_on_for_browser_transports_and_off_for_the_phone(calls):
+    assert len(calls) == len(PERSONAS) * len(TransportKind) > 0
     for call in calls:
         if AUDIO[call.ctx.transport].rtvi:
             assert isinstance(call.worker.rtvi, RTVIProcessor)
@@ -99,6 +103,7 @@ def test_rtvi_on_for_browser_transports_and_off_for_the_phone(calls):
 
 
 def test_every_persona_uses_adaptive_turn_taking_by_default(calls):
+    assert len(calls) == len(PERSONAS) * len(TransportKind) > 0
     for call in calls:
         params = call.user_aggregator._params
         assert isinstance(params.vad_analyzer, SharedSileroVADAnalyzer)
@@ -130,6 +135,7 @@ def test_greeting_is_templated_from_the_call_context(calls):
 
 
 def test_end_call_tool_is_offered_to_the_llm(calls):
+    assert len(calls) == len(PERSONAS) * len(TransportKind) > 0
     for call in calls:
         names = [t.name for t in call.context.tools.standard_tools]
         assert "end_call" in names

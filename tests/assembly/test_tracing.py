@@ -19,7 +19,6 @@ from assembly.call import CallContext
 from assembly.tracing import CONTENT_ATTRIBUTES, _ContentDroppingExporter, worker_tracing
 from config import Settings
 from simulators.callers.script import HangUp, Say, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.otlp_receiver import OtlpReceiver, Span, render
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +95,9 @@ def _complete(spans: list[Span]) -> bool:
 
 
 @pytest.mark.parametrize("process_model", ["inprocess", "workers"])
-async def test_a_call_exports_its_span_tree(doubles, launcher_factory, process_model):
+async def test_a_call_exports_its_span_tree(
+    doubles, twilio_caller, launcher_factory, process_model
+):
     doubles.client.reset()
     doubles.client.stt_phrases([HOURS])
     doubles.client.llm_rules([{"match": "hours", "reply": OPEN}])
@@ -112,10 +113,7 @@ async def test_a_call_exports_its_span_tree(doubles, launcher_factory, process_m
             # them, and the rest because the process flushes at exit.
             OTEL_BSP_SCHEDULE_DELAY="600000",
         )
-        caller = TwilioCaller(
-            webhook_url=f"{launcher.base_url}/twilio/voice",
-            auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-        )
+        caller = twilio_caller(launcher)
         result = await caller.run(
             [
                 WaitForBotSilence(timeout=15),

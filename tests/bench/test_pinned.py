@@ -3,11 +3,11 @@
 import os
 import subprocess
 import sys
-import time
 
 import psutil
 
 from bench.pinned import levels_up_to, pin
+from tests.eventually import eventually
 
 _THREADED = """
 import subprocess, sys, threading, time
@@ -21,10 +21,12 @@ def test_pin_moves_every_thread_of_a_process_and_its_children():
     proc = subprocess.Popen([sys.executable, "-c", _THREADED])
     try:
         root = psutil.Process(proc.pid)
-        for _ in range(50):  # the thread and the child start
-            if root.children() and root.num_threads() >= 2:
-                break
-            time.sleep(0.1)
+        eventually(
+            lambda: root.children() and root.num_threads() >= 2,
+            timeout=5,
+            what="the thread and the child to start",
+            every=0.1,
+        )
         pin(proc.pid, {0})
         threads = [t.id for p in (root, *root.children()) for t in p.threads()]
         assert len(threads) >= 3

@@ -64,6 +64,7 @@ def test_every_voice_speaks_a_short_sentence_plausibly(voice):
 def test_distinct_voices_sound_different():
     clips = {v: synthesize(SENTENCE, v) for v in VOICES}
     spectra = {v: _log_spectrum(pcm) for v, pcm in clips.items()}
+    assert len(VOICES) >= 2, VOICES  # else there is no pair to compare
     for a, b in itertools.combinations(VOICES, 2):
         spectral = float(np.sqrt(np.mean((spectra[a] - spectra[b]) ** 2)))
         durations = abs(len(clips[a]) - len(clips[b])) / RATE
@@ -92,6 +93,7 @@ def test_pause_is_exact_and_the_sentence_is_two_speech_runs(voice, pause):
 def test_fresh_synthesis_is_byte_identical_to_the_cache(tmp_path, monkeypatch):
     cached = {v: (synthesize(SENTENCE, v), synthesize_with_pause(FIRST, SECOND, 0.6, v))
               for v in VOICES}
+    assert cached, VOICES
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     for v, (plain, paused) in cached.items():
         assert synthesize(SENTENCE, v).tobytes() == plain.tobytes(), v
@@ -112,6 +114,7 @@ def test_corpus_covers_every_kind_in_every_voice(items):
 
 
 def test_corpus_chunks_match_the_speech_runs(items):
+    assert items, dropped()
     for item in items:
         assert item.pcm.dtype == np.int16 and item.rate == RATE
         for threshold in (None, 300.0, 500.0):

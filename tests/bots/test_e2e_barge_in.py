@@ -19,7 +19,6 @@ from simulators.callers.script import (
 )
 from tests.bots.turn_line import (
     VOICES,
-    caller,
     heard_after,
     item,
     last_user_messages,
@@ -53,7 +52,9 @@ def _reply_heard(result, turn_index: int) -> float:
     return heard_after(result, reply) - heard_after(result, end)
 
 
-async def test_okay_while_the_bot_speaks_does_not_interrupt(doubles, launcher_factory):
+async def test_okay_while_the_bot_speaks_does_not_interrupt(
+    doubles, twilio_caller, launcher_factory
+):
     okays = [item("backchannel", "okay", v) for v in VOICES[:2]]
     line = open_line(doubles, launcher_factory, okays)
     steps = [WaitForBotSilence(timeout=15)]
@@ -64,7 +65,7 @@ async def test_okay_while_the_bot_speaks_does_not_interrupt(doubles, launcher_fa
             BargeIn(okay.pcm, after_bot_audio_secs=BARGE_AFTER_SECS),
             WaitForBotSilence(timeout=25),
         ]
-    result = await caller(doubles, line).run([*steps, HangUp()])
+    result = await twilio_caller(line).run([*steps, HangUp()])
     assert result.errors == [], result.errors
     full = _reply_heard_whole(result, 0)
     for turn in (1, 3):  # each trigger; the "okay" is the turn after it
@@ -82,7 +83,7 @@ def _reply_heard_whole(result, turn_index: int) -> float:
 
 
 async def test_three_yeahs_and_an_mm_hmm_in_one_reply_do_not_add_up_to_an_interruption(
-    doubles, launcher_factory
+    doubles, twilio_caller, launcher_factory
 ):
     voice = VOICES[1]
     yeah, mm_hmm = item("backchannel", "yeah", voice), item("backchannel", "mm-hmm", voice)
@@ -94,7 +95,7 @@ async def test_three_yeahs_and_an_mm_hmm_in_one_reply_do_not_add_up_to_an_interr
     ]
     for said in (yeah, mm_hmm, yeah):  # more acknowledgements while the same reply plays
         steps += [Wait(1.0), Say(said.pcm)]
-    result = await caller(doubles, line).run([*steps, WaitForBotSilence(timeout=20), HangUp()])
+    result = await twilio_caller(line).run([*steps, WaitForBotSilence(timeout=20), HangUp()])
     assert result.errors == [], result.errors
     assert len(doubles.client.llm_requests()) == 1, last_user_messages(doubles)
     # The reply played on to its last words after the last "yeah".
@@ -104,11 +105,11 @@ async def test_three_yeahs_and_an_mm_hmm_in_one_reply_do_not_add_up_to_an_interr
 
 @pytest.mark.serial  # a 400 ms bound, asserted on a quiet machine
 @pytest.mark.parametrize("word", ["wait", "stop", "no no", "hold on"])
-async def test_wait_stops_the_bot_within_400ms(doubles, launcher_factory, word):
+async def test_wait_stops_the_bot_within_400ms(doubles, twilio_caller, launcher_factory, word):
     voice = VOICES[2] if word == "wait" else VOICES[0]
     said = item("interrupt_short", word, voice)
     line = open_line(doubles, launcher_factory, [said])
-    result = await caller(doubles, line).run(_interrupt_the_long_reply(voice, said.pcm))
+    result = await twilio_caller(line).run(_interrupt_the_long_reply(voice, said.pcm))
     assert result.errors == [], result.errors
     barge = result.barge_ins[0]
     assert barge.bot_speaking
@@ -127,17 +128,17 @@ async def test_wait_stops_the_bot_within_400ms(doubles, launcher_factory, word):
     assert after.start > barge.clear_at and after.duration < 3.0
 
 
-async def test_a_long_interruption_stops_the_bot_and_is_answered(doubles, launcher_factory):
+async def test_a_long_interruption_stops_the_bot_and_is_answered(
+    doubles, twilio_caller, launcher_factory
+):
     voice = VOICES[1]
     said = item("interrupt_long", "Actually, can we do Thursday", voice)
     line = open_line(doubles, launcher_factory, [said])
-    result = await caller(doubles, line).run(_interrupt_the_long_reply(voice, said.pcm))
+    result = await twilio_caller(line).run(_interrupt_the_long_reply(voice, said.pcm))
     assert result.errors == [], result.errors
     assert result.barge_ins[0].clear_at is not None
     assert any("thursday" in m.lower() for m in last_user_messages(doubles))
     # The context kept only what the caller heard of the long reply.
     request = next(r for r in doubles.client.llm_requests() if "Thursday" in str(r["messages"]))
     spoken = [m["content"] for m in request["messages"] if m["role"] == "assistant"][-1]
-    assert 0 < len(spoken) < len(LONG_REPLY) and LONG_REPLY.startswith(spoken.rstrip(" ,.")), (
-        spoken
-    )
+    assert 0 < len(spoken) < len(LONG_REPLY) and LONG_REPLY.startswith(spoken.rstrip(" ,.")), spoken

@@ -12,7 +12,6 @@ import pytest
 
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import Say, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.tools.smtp_server import SmtpServer
 
 BOOK_Q = "i would like to book an appointment"
@@ -42,7 +41,7 @@ def smtp(tmp_path):
 
 
 async def test_booking_confirmation_email_arrives_after_the_address_is_read_back(
-    doubles, launcher_factory, smtp
+    doubles, twilio_caller, launcher_factory, smtp
 ):
     day = _next_weekday().isoformat()
     booking = {"date": day, "time": "10:00", "name": "Jane Doe", "phone": "+15551234567"}
@@ -58,10 +57,7 @@ async def test_booking_confirmation_email_arrives_after_the_address_is_read_back
         {"after_tool": "send_booking_confirmation", "reply": SENT_A},
     ])  # fmt: skip
     launcher = launcher_factory(**smtp.env())
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice?persona=receptionist",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher, persona="receptionist")
     result = await caller.run([
         WaitForBotSilence(timeout=15), Say(BOOK_Q), WaitForBotSilence(timeout=15),
         Say(EMAIL_Q), WaitForBotSilence(timeout=15), Say(YES_Q), WaitForBotSilence(timeout=15),

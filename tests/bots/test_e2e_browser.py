@@ -117,6 +117,8 @@ async def test_browser_caller_leaving_mid_reply_ends_cleanly(
     stats = doubles.client.stats()
     assert stats["open_sockets_total"] == 0, stats
     log = web_launcher.log()
+    # The log is there: an empty one would pass the absence checks below.
+    assert f"call={call['call_id']}" in log, log[-3000:]
     assert "Traceback" not in log and "| ERROR" not in log, log[-3000:]
 
 

@@ -14,7 +14,6 @@ from simulators.callers.script import HangUp, Say, WaitForBotSilence
 from tests.bots.turn_line import (
     PROFILE,
     VOICES,
-    caller,
     item,
     last_user_messages,
     open_line,
@@ -25,12 +24,12 @@ PROVIDER = provider_secs({**PROFILE, "llm_tokens_per_sec": 100.0})
 
 
 async def test_thanks_goodbye_is_answered_without_a_three_second_wait(
-    doubles, launcher_factory
+    doubles, twilio_caller, launcher_factory
 ):
     closings = [item("closing", "Thanks, that's all, goodbye.", v) for v in VOICES]
     closings.append(item("closing", "Okay, bye.", VOICES[0]))
     line = open_line(doubles, launcher_factory, closings)
-    result = await caller(doubles, line).run(say_each(closings))
+    result = await twilio_caller(line).run(say_each(closings))
     assert result.errors == [], result.errors
     v2v = result.voice_to_voice_secs
     assert None not in v2v, v2v
@@ -40,7 +39,7 @@ async def test_thanks_goodbye_is_answered_without_a_three_second_wait(
 
 @pytest.mark.serial  # a 0.23 s bound, asserted on a quiet machine
 async def test_reply_starts_at_the_stt_endpoint_not_after_the_vad_stop(
-    doubles, launcher_factory
+    doubles, twilio_caller, launcher_factory
 ):
     # v2v was ~0.8 s with these delays: the LLM was asked only after the VAD's 0.2 s stop.
     said = [
@@ -49,7 +48,7 @@ async def test_reply_starts_at_the_stt_endpoint_not_after_the_vad_stop(
         item("question", "Where are you located?", VOICES[2]),
     ]
     line = open_line(doubles, launcher_factory, said)
-    result = await caller(doubles, line).run(say_each(said))
+    result = await twilio_caller(line).run(say_each(said))
     assert result.errors == [], result.errors
     offset = mono_to_wall()
     users = last_user_messages(doubles)
@@ -67,14 +66,14 @@ async def test_reply_starts_at_the_stt_endpoint_not_after_the_vad_stop(
         assert asked[0] < 0.23, (it.text, asked[0])
 
 
-async def test_pause_mid_sentence_gets_no_reply(doubles, launcher_factory):
+async def test_pause_mid_sentence_gets_no_reply(doubles, twilio_caller, launcher_factory):
     pauses = [
         item("pause", "I'd like to book an appointment for", VOICES[0], 1.0),
         item("pause", "I need a cleaning and", VOICES[1], 1.0),
         item("pause", "I'm calling about", VOICES[2], 0.6),
     ]
     line = open_line(doubles, launcher_factory, pauses)
-    result = await caller(doubles, line).run(say_each(pauses))
+    result = await twilio_caller(line).run(say_each(pauses))
     assert result.errors == [], result.errors
     for turn, said in zip(result.turns, pauses, strict=True):
         first_half_end = turn.start + said.pause_at_secs
@@ -90,13 +89,13 @@ async def test_pause_mid_sentence_gets_no_reply(doubles, launcher_factory):
 
 
 async def test_an_unfinished_sentence_is_answered_after_the_cap_not_never(
-    doubles, launcher_factory
+    doubles, twilio_caller, launcher_factory
 ):
     said = item("pause", "I'd like to book an appointment for", VOICES[1], 1.5)
     half = said.pcm[: int(said.pause_at_secs * said.rate)]  # the caller never finishes
     line = open_line(doubles, launcher_factory, [said])
     doubles.client.stt_utterances([(half, 8000, [said.chunks[0]])], append=True)
-    result = await caller(doubles, line).run(
+    result = await twilio_caller(line).run(
         [WaitForBotSilence(timeout=15), Say(np.asarray(half)), WaitForBotSilence(timeout=15),
          HangUp()]
     )
@@ -107,11 +106,11 @@ async def test_an_unfinished_sentence_is_answered_after_the_cap_not_never(
 
 
 async def test_a_sentence_resumed_after_the_cap_is_answered_once_as_a_whole(
-    doubles, launcher_factory
+    doubles, twilio_caller, launcher_factory
 ):
     said = item("pause", "I'd like to book an appointment for", VOICES[2], 1.5)
     line = open_line(doubles, launcher_factory, [said])
-    result = await caller(doubles, line).run(
+    result = await twilio_caller(line).run(
         [WaitForBotSilence(timeout=15), Say(said.pcm), WaitForBotSilence(timeout=15), HangUp()]
     )
     assert result.errors == [], result.errors

@@ -19,12 +19,12 @@ from tests.bots.scenario import BOOKING
 from tests.bots.test_e2e_no_silent_turn import (
     HOURS,
     OPEN,
-    _caller,
     _greeting_heard,
     _phrases,
     _replies_to,
     _said,
 )
+from tests.eventually import aeventually
 
 TURNS = TurnSettings()
 DEFAULTS = Settings(_env_file=None)
@@ -35,14 +35,14 @@ async def _stored_metadata(launcher, call_id: str) -> dict:
     """The ended call row's metadata, once the call's end is written."""
     db = sqlite3.connect(Path(launcher.env["DATA_DIR"]) / "switchboard.db")
     try:
-        async with asyncio.timeout(10):
-            while True:
-                row = db.execute(
-                    "SELECT metadata FROM calls WHERE id = ? AND status = 'ended'", [call_id]
-                ).fetchone()
-                if row is not None:
-                    return json.loads(row[0])
-                await asyncio.sleep(0.1)
+        row = await aeventually(
+            lambda: db.execute(
+                "SELECT metadata FROM calls WHERE id = ? AND status = 'ended'", [call_id]
+            ).fetchone(),
+            timeout=10,
+            what=f"call {call_id}'s ended row",
+        )
+        return json.loads(row[0])
     finally:
         db.close()
 
@@ -60,9 +60,11 @@ def _line(doubles, launcher_factory, primary_fault: dict):
     return launcher_factory(ANALYSIS_ENABLED="false", LLM_BACKUP_PROVIDER="groq")
 
 
-async def test_llm_hang_gets_filler_within_budget_then_backup_llm(doubles, launcher_factory):
+async def test_llm_hang_gets_filler_within_budget_then_backup_llm(
+    doubles, twilio_caller, launcher_factory
+):
     launcher = _line(doubles, launcher_factory, {"reply": "Sure.", "first_token_ms": 30000})
-    result = await _caller(doubles, launcher).run(
+    result = await twilio_caller(launcher).run(
         [
             WaitForBotSilence(timeout=15),
             Say(BOOKING),
@@ -95,9 +97,11 @@ async def test_llm_hang_gets_filler_within_budget_then_backup_llm(doubles, launc
     assert [(f["stage"], f["to"]) for f in stored["failovers"]] == [("llm", "backup")]
 
 
-async def test_llm_500_every_attempt_is_answered_by_the_backup_llm(doubles, launcher_factory):
+async def test_llm_500_every_attempt_is_answered_by_the_backup_llm(
+    doubles, twilio_caller, launcher_factory
+):
     launcher = _line(doubles, launcher_factory, {"status": 500})
-    result = await _caller(doubles, launcher).run(
+    result = await twilio_caller(launcher).run(
         [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=20), HangUp()]
     )
     assert result.errors == [], result.errors
@@ -106,7 +110,7 @@ async def test_llm_500_every_attempt_is_answered_by_the_backup_llm(doubles, laun
     assert answer.start - result.turns[0].end < 2.5
 
 
-async def test_tts_refused_all_the_backup_tts_speaks(doubles, launcher_factory):
+async def test_tts_refused_all_the_backup_tts_speaks(doubles, twilio_caller, launcher_factory):
     """Incident: a TTS refusing every connection gave a completely silent call. With a backup
     TTS the caller hears the greeting and the answers in the backup's voice."""
     doubles.client.reset()
@@ -117,7 +121,7 @@ async def test_tts_refused_all_the_backup_tts_speaks(doubles, launcher_factory):
         ELEVENLABS_BASE_URL="ws://127.0.0.1:9",  # nothing listens: every connect is refused
         TTS_BACKUP_PROVIDER="cartesia",
     )
-    result = await _caller(doubles, launcher).run(
+    result = await twilio_caller(launcher).run(
         [WaitForBotSilence(timeout=15), Say(HOURS), WaitForBotSilence(timeout=20), HangUp()]
     )
     assert result.errors == [], result.errors
@@ -132,7 +136,7 @@ async def test_tts_refused_all_the_backup_tts_speaks(doubles, launcher_factory):
 
 
 async def test_stt_down_the_backup_stt_takes_over_with_the_callers_audio(
-    doubles, launcher_factory
+    doubles, twilio_caller, launcher_factory
 ):
     """Deepgram's socket drops after the greeting and every reconnect is refused: waiting on it
     would lose the caller's turn. The backup STT takes over with the audio Deepgram kept."""
@@ -141,7 +145,7 @@ async def test_stt_down_the_backup_stt_takes_over_with_the_callers_audio(
     doubles.client.llm_rules([{"match": "book", "reply": "Sure, what time?"}])
     launcher = launcher_factory(ANALYSIS_ENABLED="false", STT_BACKUP_PROVIDER="cartesia")
     call = asyncio.create_task(
-        _caller(doubles, launcher).run(
+        twilio_caller(launcher).run(
             [WaitForBotSilence(timeout=15), Wait(0.3), Say(BOOKING), Wait(8), HangUp()]
         )
     )
@@ -161,7 +165,9 @@ async def test_stt_down_the_backup_stt_takes_over_with_the_callers_audio(
     assert (switch["stage"], switch["provider"], switch["reason"]) == ("stt", "cartesia", "down")
 
 
-async def test_stt_goes_back_to_the_primary_when_it_recovers(doubles, launcher_factory):
+async def test_stt_goes_back_to_the_primary_when_it_recovers(
+    doubles, twilio_caller, launcher_factory
+):
     """Deepgram drops and refuses reconnects for 2 s: the backup STT takes over for the turn
     spoken meanwhile; Deepgram is probed (every second here) and, once it is back and the
     caller is silent, the next turn is Deepgram's again."""
@@ -175,7 +181,7 @@ async def test_stt_goes_back_to_the_primary_when_it_recovers(doubles, launcher_f
     )
     script = [WaitForBotSilence(timeout=15), Wait(0.3), Say(BOOKING), WaitForBotSilence(20)]
     script += [Wait(6), Say(HOURS), WaitForBotSilence(timeout=20), HangUp()]
-    call = asyncio.create_task(_caller(doubles, launcher).run(script))
+    call = asyncio.create_task(twilio_caller(launcher).run(script))
     await _greeting_heard(launcher)
     assert await doubles.client.adrop("deepgram", refuse_secs=2) == 1
     result = await call

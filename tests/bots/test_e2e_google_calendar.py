@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from simulators.callers.script import Say, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 
 CAL = "c_brightsmile@group.calendar.google.com"
 TZ = ZoneInfo("Europe/London")
@@ -31,7 +30,7 @@ def _booking(day: date, at: str) -> dict:
 
 
 async def test_google_calendar_booking_shows_up_and_a_busy_slot_is_refused(
-    doubles, launcher_factory, tmp_path
+    doubles, twilio_caller, launcher_factory, tmp_path
 ):
     day = _next_weekday()
     busy_start = datetime(day.year, day.month, day.day, 15, tzinfo=TZ)
@@ -53,10 +52,7 @@ async def test_google_calendar_booking_shows_up_and_a_busy_slot_is_refused(
         GOOGLE_CALENDAR_CREDENTIALS_FILE=str(key_file),
         GOOGLE_CALENDAR_TENANTS=json.dumps({"brightsmile": {"calendar_id": CAL}}),
     )
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice?persona=receptionist&tenant=brightsmile",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher, persona="receptionist", tenant="brightsmile")
     result = await caller.run([
         WaitForBotSilence(timeout=15), Say(BOOK_Q), WaitForBotSilence(timeout=15),
         Say(AGAIN_Q), WaitForBotSilence(timeout=15),

@@ -9,7 +9,6 @@ the caller's voice on the audio's own clock (last 10 ms above the voice threshol
 must agree with the caller's within 20 ms (measured: 9-10 ms, the bot audio's way out).
 """
 
-import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -17,8 +16,8 @@ import pytest
 
 from plugins.latency_breakdown import STAGES
 from simulators.callers.script import Say, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 pytestmark = pytest.mark.serial  # stages checked against the caller within 20 ms
 
@@ -26,15 +25,16 @@ SECOND = "cancel my appointment"
 
 
 async def _finished(launcher, call_id: str) -> dict:
-    for _ in range(100):
+    def ended() -> dict | None:
         details = launcher.get(f"/calls/{call_id}").json()
-        if not details["active"]:
-            return details
-        await asyncio.sleep(0.1)
-    raise AssertionError("the call did not end")
+        return None if details["active"] else details
+
+    return await aeventually(ended, timeout=10, what="the call to end")
 
 
-async def test_stages_add_up_to_the_voice_to_voice_the_caller_measured(doubles, launcher_factory):
+async def test_stages_add_up_to_the_voice_to_voice_the_caller_measured(
+    doubles, twilio_caller, launcher_factory
+):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING, SECOND])
     doubles.client.llm_rules(
@@ -44,10 +44,7 @@ async def test_stages_add_up_to_the_voice_to_voice_the_caller_measured(doubles, 
         ]
     )
     launcher = launcher_factory()
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher)
     result = await caller.run(
         [
             WaitForBotSilence(timeout=15),
@@ -94,7 +91,9 @@ PRICES = {
 }
 
 
-async def test_cost_of_a_scripted_call_is_stored_and_shown(doubles, launcher_factory):
+async def test_cost_of_a_scripted_call_is_stored_and_shown(
+    doubles, twilio_caller, launcher_factory
+):
     import json
 
     from simulators.doubles.llm import tokens
@@ -104,10 +103,7 @@ async def test_cost_of_a_scripted_call_is_stored_and_shown(doubles, launcher_fac
     reply = "Sure, what time works for you?"
     doubles.client.llm_rules([{"match": "book an appointment", "reply": reply}])
     launcher = launcher_factory(**PRICES)
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher)
     result = await caller.run(
         [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
     )
@@ -122,8 +118,19 @@ async def test_cost_of_a_scripted_call_is_stored_and_shown(doubles, launcher_fac
     completion = len(requests) * len(tokens(reply))
     spoken = [t["text"] for t in details["transcript"] if t["role"] == "assistant"]
     audio_secs = result.sent_media * 0.02  # every 20 ms frame the caller sent reached STT
-    print("cost:", cost, "expected tokens", prompt, completion, "chars", sum(map(len, spoken)),
-          "audio", audio_secs, "duration", result.duration_secs)
+    print(
+        "cost:",
+        cost,
+        "expected tokens",
+        prompt,
+        completion,
+        "chars",
+        sum(map(len, spoken)),
+        "audio",
+        audio_secs,
+        "duration",
+        result.duration_secs,
+    )
     assert items["llm_input"]["quantity"] == prompt
     assert items["llm_output"]["quantity"] == completion
     assert abs(items["tts"]["quantity"] - sum(len(s) for s in spoken)) <= len(spoken), spoken

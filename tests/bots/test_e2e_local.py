@@ -22,6 +22,7 @@ from tests.bots.scenario import (
     spoken_before_barge_in,
     user_texts,
 )
+from tests.eventually import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,13 +50,14 @@ class LocalBot:
         return self.log.read_text(errors="replace")
 
     def wait_for(self, needle: str, count: int = 1, timeout: float = 40) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.text().count(needle) >= count:
-                return
-            assert self.proc.poll() is None, self.text()[-3000:]
-            time.sleep(0.1)
-        raise AssertionError(f"{needle!r} not seen:\n{self.text()[-3000:]}")
+        def seen() -> bool:
+            assert self.proc.poll() is None, self.text()[-3000:]  # the bot is still running
+            return self.text().count(needle) >= count
+
+        try:
+            eventually(seen, timeout, f"{needle!r} x{count} in the bot's output", every=0.1)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n{self.text()[-3000:]}") from None
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -103,6 +105,8 @@ def test_receptionist_on_the_local_mic(doubles, pulse, local_bot, tmp_path):
     pulse.stop_process(recorder)
 
     log = bot.text()
+    # The log is there: an empty one would pass the absence checks below.
+    assert "Bot stopped speaking" in log, log[-3000:]
     assert "Traceback" not in log and "| ERROR" not in log, log[-3000:]
     pcm, rate = read_wav(recording)
     segments = speech_segments(pcm, rate, min_silence=0.6)
@@ -129,8 +133,12 @@ def test_local_session_stopped_mid_reply_exits_cleanly(doubles, pulse, local_bot
     code = bot.proc.wait(timeout=20)
     assert code == 0, (code, bot.text()[-1500:])
     log = bot.text()
+    # The log is there: an empty one would pass the absence checks below.
+    assert "Bot stopped speaking" in log, log[-3000:]
     assert "Traceback" not in log and "| ERROR" not in log, log[-3000:]
-    deadline = time.monotonic() + 5
-    while doubles.client.stats()["open_sockets_total"] and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert doubles.client.stats()["open_sockets_total"] == 0
+    eventually(
+        lambda: doubles.client.stats()["open_sockets_total"] == 0,
+        timeout=5,
+        what="every provider socket to close",
+        every=0.1,
+    )

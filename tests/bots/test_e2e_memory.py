@@ -1,6 +1,5 @@
 """The companion remembers callers: call 1 → extraction → call 2 recalls; recall on a budget."""
 
-import asyncio
 import json
 import sqlite3
 import time
@@ -12,7 +11,7 @@ import pytest
 from memory.recall import MEMORY_HEADER
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import Say, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
+from tests.eventually import aeventually
 
 GOAL = "my goal is to run five miles every day"
 ASK = "what was my goal"
@@ -23,14 +22,6 @@ EXTRACTION = {
     "match": "extract memories from this call transcript",
     "reply": json.dumps({"memories": [FACT]}),
 }
-
-
-def _caller(doubles, launcher, number: str) -> TwilioCaller:
-    return TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice?persona=companion",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-        from_number=number,
-    )
 
 
 def _notes(request: dict) -> list[str]:
@@ -51,19 +42,19 @@ def _requests_for(doubles, phrase: str) -> list[dict]:
 
 async def _memories(launcher, number: str, timeout: float = 30) -> list[str]:
     db_path = Path(launcher.env["DATA_DIR"]) / "switchboard.db"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def memories() -> list[str]:
         db = sqlite3.connect(db_path)
-        rows = db.execute("SELECT text FROM memories WHERE caller_key = ?", [number]).fetchall()
-        db.close()
-        if rows:
-            return [r[0] for r in rows]
-        await asyncio.sleep(0.25)
-    raise AssertionError("no memory was extracted from call 1")
+        try:
+            query = "SELECT text FROM memories WHERE caller_key = ?"
+            return [r[0] for r in db.execute(query, [number]).fetchall()]
+        finally:
+            db.close()
+
+    return await aeventually(memories, timeout, "a memory extracted from call 1", every=0.25)
 
 
 async def test_companion_recalls_in_call_2_what_the_caller_said_in_call_1(
-    doubles, launcher_factory
+    doubles, twilio_caller, launcher_factory
 ):
     doubles.client.reset()
     doubles.client.stt_phrases([GOAL, ASK, THANKS])
@@ -78,13 +69,13 @@ async def test_companion_recalls_in_call_2_what_the_caller_said_in_call_1(
     )
     launcher = launcher_factory()
     number = "+15005550123"
-    first = await _caller(doubles, launcher, number).run(
+    first = await twilio_caller(launcher, persona="companion", from_number=number).run(
         [WaitForBotSilence(timeout=15), Say(GOAL), WaitForBotSilence(timeout=15)]
     )
     assert first.errors == [], first.errors
     assert await _memories(launcher, number) == [FACT]
 
-    second = await _caller(doubles, launcher, number).run(
+    second = await twilio_caller(launcher, persona="companion", from_number=number).run(
         [
             WaitForBotSilence(timeout=15),
             Say(ASK),
@@ -112,7 +103,7 @@ def _llm_wait(doubles, result) -> float:
 
 
 @pytest.mark.serial  # compares two turns' waits within 100 ms
-async def test_recall_over_budget_does_not_delay_the_turn(doubles, launcher_factory):
+async def test_recall_over_budget_does_not_delay_the_turn(doubles, twilio_caller, launcher_factory):
     doubles.client.reset()
     doubles.client.stt_phrases([GOAL])
     doubles.client.llm_rules([{"match": "run five miles", "reply": "That is a great goal."}])
@@ -120,13 +111,16 @@ async def test_recall_over_budget_does_not_delay_the_turn(doubles, launcher_fact
     httpx.post(f"{control}/reset")
     launcher = launcher_factory(MEMORY_BACKEND="supermemory", MEMORY_EXTRACT="false")
     script = [WaitForBotSilence(timeout=15), Say(GOAL), WaitForBotSilence(timeout=15)]
-    fast = await _caller(doubles, launcher, "+15005550124").run(script)  # recall within budget
+    number = "+15005550124"
+    fast = await twilio_caller(launcher, persona="companion", from_number=number).run(script)
+    # recall within budget
     fast_wait = _llm_wait(doubles, fast)
     doubles.client.reset()
     doubles.client.stt_phrases([GOAL])
     doubles.client.llm_rules([{"match": "run five miles", "reply": "That is a great goal."}])
     httpx.post(control, json={"search_delay_ms": 2000})
-    slow = await _caller(doubles, launcher, "+15005550124").run(script)  # recall takes 2 s
+    slow = await twilio_caller(launcher, persona="companion", from_number=number).run(script)
+    # recall takes 2 s
     slow_wait = _llm_wait(doubles, slow)
     searches = [r for r in httpx.get(control).json()["requests"] if r["path"] == "/v3/search"]
     httpx.post(f"{control}/reset")
@@ -134,8 +128,10 @@ async def test_recall_over_budget_does_not_delay_the_turn(doubles, launcher_fact
     assert len(searches) == 2, "recall was not attempted on both calls"
     [request] = _requests_for(doubles, "run five miles")
     assert _notes(request) == []
-    print(f"LLM request after end of speech: recall in budget {fast_wait:.3f}s, "
-          f"recall 2 s {slow_wait:.3f}s")
+    print(
+        f"LLM request after end of speech: recall in budget {fast_wait:.3f}s, "
+        f"recall 2 s {slow_wait:.3f}s"
+    )
     # The slow recall costs the turn at most the 150 ms budget (plus scheduling noise).
     assert slow_wait <= fast_wait + 0.15 + 0.1, (fast_wait, slow_wait)
     assert slow_wait < 2.0

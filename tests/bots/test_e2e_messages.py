@@ -10,7 +10,6 @@ from pathlib import Path
 
 from simulators.callers.listen import PhraseListener, normalize
 from simulators.callers.script import Say, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from storage.base import Message
 from storage.sqlite import SQLiteStorage
 from tools.messages import VOICEMAIL_PROMPT
@@ -31,14 +30,6 @@ HEARD = PhraseListener([
 ])  # fmt: skip
 
 
-def _caller(doubles, launcher) -> TwilioCaller:
-    return TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice?persona=receptionist",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-        from_number=CALLER_NUMBER,
-    )
-
-
 def _heard(result) -> list[str]:
     return [HEARD.heard(u.pcm, result.sample_rate) for u in result.bot_utterances]
 
@@ -52,7 +43,7 @@ async def _messages(launcher) -> list[Message]:
         await storage.close()
 
 
-async def test_voicemail_is_recorded_and_stored(doubles, launcher_factory):
+async def test_voicemail_is_recorded_and_stored(doubles, twilio_caller, launcher_factory):
     doubles.client.reset()
     doubles.client.stt_phrases([VOICEMAIL_Q, VOICEMAIL_TEXT])
     doubles.client.llm_rules([
@@ -61,7 +52,7 @@ async def test_voicemail_is_recorded_and_stored(doubles, launcher_factory):
         {"match": "call me back", "reply": THANKS},
     ])  # fmt: skip
     launcher = launcher_factory()
-    result = await _caller(doubles, launcher).run([
+    result = await twilio_caller(launcher, persona="receptionist", from_number=CALLER_NUMBER).run([
         WaitForBotSilence(timeout=15), Say(VOICEMAIL_Q), WaitForBotSilence(timeout=15),
         Say(VOICEMAIL_TEXT), WaitForBotSilence(timeout=15),
     ])  # fmt: skip
@@ -90,7 +81,7 @@ async def test_voicemail_is_recorded_and_stored(doubles, launcher_factory):
     assert any("call me back" in text for text in later), later
 
 
-async def test_take_message_is_stored(doubles, launcher_factory):
+async def test_take_message_is_stored(doubles, twilio_caller, launcher_factory):
     doubles.client.reset()
     doubles.client.stt_phrases([TAKE_Q])
     doubles.client.llm_rules([
@@ -99,7 +90,7 @@ async def test_take_message_is_stored(doubles, launcher_factory):
         {"after_tool": "take_message", "reply": TAKEN},
     ])  # fmt: skip
     launcher = launcher_factory()
-    result = await _caller(doubles, launcher).run(
+    result = await twilio_caller(launcher, persona="receptionist", from_number=CALLER_NUMBER).run(
         [WaitForBotSilence(timeout=15), Say(TAKE_Q), WaitForBotSilence(timeout=15)]
     )
     assert result.errors == [], result.errors

@@ -14,20 +14,13 @@ from assembly.persona import TurnSettings
 from config import Settings
 from simulators.callers.listen import PhraseListener, speech_segments
 from simulators.callers.script import HangUp, Say, Wait, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 TURNS = TurnSettings()  # the receptionist's reply watch: the defaults
 FIRST_TOKEN_SECS = Settings(_env_file=None).llm_first_token_timeout_secs
 HOURS = "what are your opening hours"
 OPEN = "We are open from nine to five."
-
-
-def _caller(doubles, launcher) -> TwilioCaller:
-    return TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
 
 
 def _line(doubles, launcher_factory, failing: dict):
@@ -72,9 +65,11 @@ def _said(utterance, phrases: list[str], rate: int) -> str:
     return PhraseListener(phrases).heard(utterance.pcm, rate)
 
 
-async def test_llm_500_every_attempt_is_answered_with_an_apology(doubles, launcher_factory):
+async def test_llm_500_every_attempt_is_answered_with_an_apology(
+    doubles, twilio_caller, launcher_factory
+):
     launcher = _line(doubles, launcher_factory, {"status": 500})
-    result = await _caller(doubles, launcher).run(
+    result = await twilio_caller(launcher).run(
         [
             WaitForBotSilence(timeout=15),
             Say(BOOKING),
@@ -93,10 +88,12 @@ async def test_llm_500_every_attempt_is_answered_with_an_apology(doubles, launch
     assert _said(_replies_to(result, 1)[0], [OPEN, TURNS.apology], result.sample_rate) == OPEN
 
 
-async def test_llm_hang_gets_a_filler_within_budget_then_an_apology(doubles, launcher_factory):
+async def test_llm_hang_gets_a_filler_within_budget_then_an_apology(
+    doubles, twilio_caller, launcher_factory
+):
     """Without a backup LLM, the request is given up at its first-token bound (4 s)."""
     launcher = _line(doubles, launcher_factory, {"reply": "Sure.", "first_token_ms": 30000})
-    result = await _caller(doubles, launcher).run(
+    result = await twilio_caller(launcher).run(
         [WaitForBotSilence(timeout=15), Say(BOOKING), Wait(14), HangUp()]
     )
     assert result.errors == [], result.errors
@@ -111,12 +108,14 @@ async def test_llm_hang_gets_a_filler_within_budget_then_an_apology(doubles, lau
     assert FIRST_TOKEN_SECS <= heard[1][0] - ended < FIRST_TOKEN_SECS + 1.5
 
 
-async def test_tts_refused_all_call_ends_cleanly_not_silently(doubles, launcher_factory):
+async def test_tts_refused_all_call_ends_cleanly_not_silently(
+    doubles, twilio_caller, launcher_factory
+):
     """Incident: a TTS refusing every connection gave a completely silent call, hung up after
     41 s and recorded ``completed``, with a transcript of replies nobody heard."""
     doubles.client.reset()
     launcher = launcher_factory(ANALYSIS_ENABLED="false", ELEVENLABS_BASE_URL="ws://127.0.0.1:9")
-    result = await _caller(doubles, launcher).run([Wait(40), HangUp()])
+    result = await twilio_caller(launcher).run([Wait(40), HangUp()])
     assert result.errors == [], result.errors
     assert result.hung_up_by_bot and result.duration_secs < 12, result.duration_secs
     [call] = launcher.get("/calls").json()
@@ -127,23 +126,25 @@ async def test_tts_refused_all_call_ends_cleanly_not_silently(doubles, launcher_
 
 async def _greeting_heard(launcher) -> str:
     """The call's id, once it has spoken its greeting (its transcript shows it)."""
-    async with asyncio.timeout(20):
-        while True:
-            for call in launcher.get("/calls").json():
-                details = launcher.get(f"/calls/{call['call_id']}").json()
-                if any(t.get("role") == "assistant" for t in details.get("transcript", [])):
-                    return call["call_id"]
-            await asyncio.sleep(0.05)
+
+    def greeted() -> str | None:
+        for call in launcher.get("/calls").json():
+            details = launcher.get(f"/calls/{call['call_id']}").json()
+            if any(t.get("role") == "assistant" for t in details.get("transcript", [])):
+                return call["call_id"]
+        return None
+
+    return await aeventually(greeted, 20, "the greeting in a call's transcript", every=0.05)
 
 
 async def _caller_is_speaking(doubles) -> None:
     """Return once the STT has sent an interim transcript (the caller is mid-utterance)."""
-    async with asyncio.timeout(20):
-        while True:
-            counters = (await doubles.client.astats())["services"].get("deepgram", {})
-            if counters.get("results_interim"):
-                return
-            await asyncio.sleep(0.02)
+
+    async def interim() -> int:
+        counters = (await doubles.client.astats())["services"].get("deepgram", {})
+        return counters.get("results_interim", 0)
+
+    await aeventually(interim, 20, "an interim transcript from the STT", every=0.02)
 
 
 @pytest.mark.parametrize(
@@ -152,14 +153,14 @@ async def _caller_is_speaking(doubles) -> None:
     ids=["1011-after-greeting", "1000-after-greeting", "1011-mid-turn"],
 )
 async def test_stt_drop_after_greeting_loses_no_caller_turn(
-    doubles, launcher_factory, code, mid_turn
+    doubles, twilio_caller, launcher_factory, code, mid_turn
 ):
     """Incident: the STT websocket dropped after the greeting (close 1011, close 1000, or
     mid-turn); the STT came back 4 s later and the caller's turn, spoken meanwhile, was lost:
     15 s of silence, no reply."""
     launcher = _line(doubles, launcher_factory, {"reply": "Sure, what time?"})
     call = asyncio.create_task(
-        _caller(doubles, launcher).run(
+        twilio_caller(launcher).run(
             [WaitForBotSilence(timeout=15), Wait(0.3), Say(BOOKING), Wait(8), HangUp()]
         )
     )

@@ -4,7 +4,7 @@ hang-up (issue 10: ``turns.user_idle_secs`` was set by two personas and nothing 
 from bots.receptionist import PERSONA
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import Say, Wait, WaitForBotSilence
-from tests.bots.turn_line import caller, item, open_line
+from tests.bots.turn_line import item, open_line
 
 IDLE = PERSONA.turns.user_idle_secs  # 10 s
 PROMPT = "are you still there take your time"
@@ -12,10 +12,10 @@ GOODBYE = "it seems we got disconnected please call back anytime goodbye"
 
 
 async def test_quiet_caller_is_prompted_once_then_hung_up_after_a_spoken_goodbye(
-    doubles, launcher_factory
+    doubles, twilio_caller, launcher_factory
 ):
     line = open_line(doubles, launcher_factory, [])
-    result = await caller(doubles, line).run(
+    result = await twilio_caller(line).run(
         [WaitForBotSilence(timeout=15), Wait(2 * IDLE + 15)]
     )
     assert result.hung_up_by_bot, "the bot never hung up on a silent caller"
@@ -32,10 +32,12 @@ async def test_quiet_caller_is_prompted_once_then_hung_up_after_a_spoken_goodbye
     assert result.duration_secs - goodbye.end < 3.0
 
 
-async def test_a_caller_who_answers_the_prompt_is_not_hung_up(doubles, launcher_factory):
+async def test_a_caller_who_answers_the_prompt_is_not_hung_up(
+    doubles, twilio_caller, launcher_factory
+):
     reply = item("statement", "My name is Sarah Johnson.", "festival-kal")
     line = open_line(doubles, launcher_factory, [reply])
-    result = await caller(doubles, line).run(
+    result = await twilio_caller(line).run(
         [
             WaitForBotSilence(timeout=15),
             Wait(IDLE + 3),  # the prompt

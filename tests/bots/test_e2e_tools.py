@@ -11,7 +11,6 @@ import pytest
 
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import Say, Wait, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.tools.receiver import Receiver
 
 TRANSFER_Q = "i would like to speak to a person"
@@ -28,13 +27,6 @@ HEARD = PhraseListener([
     "i am sorry the email could not be sent right now", "we open at nine in the morning",
     "it is nine in the morning", FILLER, "hi your assistant what can i do for you",
 ])  # fmt: skip
-
-
-def _caller(doubles, launcher, persona: str) -> TwilioCaller:
-    return TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice?persona={persona}",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
 
 
 def _heard(result) -> list[str]:
@@ -63,14 +55,14 @@ async def receiver():
     await running.stop()
 
 
-async def _transfer(doubles, launcher_factory, tool: str):
+async def _transfer(doubles, twilio_caller, launcher_factory, tool: str):
     """A Twilio call whose caller asks for a person and gets ``tool``: (result, TwiML updates)."""
     doubles.client.reset()
     doubles.client.stt_phrases([TRANSFER_Q])
     call = {"name": tool, "arguments": {"reason": "caller asked for a person"}}
     doubles.client.llm_rules([{"match": "speak to a person", "tool_calls": [call]}])
     launcher = launcher_factory(TRANSFER_NUMBER=NUMBER)
-    caller = _caller(doubles, launcher, "receptionist")
+    caller = twilio_caller(launcher, persona="receptionist")
     result = await caller.run([WaitForBotSilence(timeout=15), Say(TRANSFER_Q), Wait(5)])
     assert result.connected, result.errors
     mine = [r for r in doubles.client.twilio_requests()
@@ -84,8 +76,10 @@ async def _transfer(doubles, launcher_factory, tool: str):
     return result, updates
 
 
-async def test_twilio_transfer_makes_the_rest_call_with_the_right_twiml(doubles, launcher_factory):
-    _, updates = await _transfer(doubles, launcher_factory, "transfer_call")
+async def test_twilio_transfer_makes_the_rest_call_with_the_right_twiml(
+    doubles, twilio_caller, launcher_factory
+):
+    _, updates = await _transfer(doubles, twilio_caller, launcher_factory, "transfer_call")
     assert updates[0]["form"]["Twiml"] == (
         "<Response><Say>Please hold while I transfer your call.</Say>"
         f"<Dial>{NUMBER}</Dial></Response>"
@@ -93,9 +87,11 @@ async def test_twilio_transfer_makes_the_rest_call_with_the_right_twiml(doubles,
 
 
 async def test_cold_transfer_one_rest_update_dials_without_any_announcement(
-    doubles, launcher_factory
+    doubles, twilio_caller, launcher_factory
 ):
-    result, updates = await _transfer(doubles, launcher_factory, "transfer_immediate")
+    result, updates = await _transfer(
+        doubles, twilio_caller, launcher_factory, "transfer_immediate"
+    )
     assert updates[0]["form"]["Twiml"] == f"<Response><Dial>{NUMBER}</Dial></Response>"
     # Nothing spoken after the request: the greeting is the only thing the caller heard, and
     # the LLM was not asked again after the tool (no "transferring you now").
@@ -105,7 +101,7 @@ async def test_cold_transfer_one_rest_update_dials_without_any_announcement(
 
 
 async def test_webhook_receiver_down_caller_hears_an_apology_and_the_call_goes_on(
-    doubles, launcher_factory
+    doubles, twilio_caller, launcher_factory
 ):
     doubles.client.reset()
     doubles.client.stt_phrases([EMAIL_Q, NEXT_Q])
@@ -119,7 +115,7 @@ async def test_webhook_receiver_down_caller_hears_an_apology_and_the_call_goes_o
         ASSISTANT_EMAIL_WEBHOOK_URL=f"http://127.0.0.1:{_free_port()}/email",
         TOOL_WEBHOOK_SECRET=SECRET,
     )
-    result = await _caller(doubles, launcher, "assistant").run([
+    result = await twilio_caller(launcher, persona="assistant").run([
         WaitForBotSilence(timeout=15), Say(EMAIL_Q), WaitForBotSilence(timeout=15),
         Say(NEXT_Q), WaitForBotSilence(timeout=15),
     ])  # fmt: skip
@@ -136,7 +132,7 @@ async def test_webhook_receiver_down_caller_hears_an_apology_and_the_call_goes_o
 
 @pytest.mark.parametrize(("delay", "filler_expected"), [(3.5, True), (0.0, False)])
 async def test_filler_is_heard_when_a_tool_is_slow(
-    doubles, launcher_factory, receiver, delay, filler_expected
+    doubles, twilio_caller, launcher_factory, receiver, delay, filler_expected
 ):
     receiver.delay_secs = delay
     doubles.client.reset()
@@ -149,7 +145,7 @@ async def test_filler_is_heard_when_a_tool_is_slow(
     launcher = launcher_factory(
         ASSISTANT_KB_WEBHOOK_URL=f"{receiver.url}/kb", TOOL_WEBHOOK_SECRET=SECRET
     )
-    result = await _caller(doubles, launcher, "assistant").run([
+    result = await twilio_caller(launcher, persona="assistant").run([
         WaitForBotSilence(timeout=15), Say(HOURS_Q), Wait(delay + 2.5),
         WaitForBotSilence(timeout=15),
     ])  # fmt: skip

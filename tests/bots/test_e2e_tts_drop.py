@@ -14,7 +14,8 @@ import asyncio
 from simulators.callers.listen import PhraseListener, speech_segments
 from simulators.callers.script import HangUp, Say, Wait, WaitForBotSilence
 from simulators.doubles.audio import Synthesizer
-from tests.bots.test_e2e_no_silent_turn import _caller, _greeting_heard
+from tests.bots.test_e2e_no_silent_turn import _greeting_heard
+from tests.eventually import aeventually
 
 AFTER_AUDIO = 3  # the incident: the socket closed 3 audio messages into the reply
 QUESTION = "what are your opening hours"
@@ -40,7 +41,12 @@ def _line(doubles, launcher_factory, first_token_ms: int = 0, **env: str):
 
 
 async def _call_with_drop(
-    doubles, launcher_factory, service: str = "elevenlabs", after_audio: int = AFTER_AUDIO, **env
+    doubles,
+    twilio_caller,
+    launcher_factory,
+    service: str = "elevenlabs",
+    after_audio: int = AFTER_AUDIO,
+    **env,
 ):
     """Ask the question, have the TTS socket drop a few messages into the reply, follow up."""
     launcher = _line(doubles, launcher_factory, **env)
@@ -53,7 +59,7 @@ async def _call_with_drop(
         WaitForBotSilence(timeout=15),
         HangUp(),
     ]
-    call = asyncio.create_task(_caller(doubles, launcher).run(script))
+    call = asyncio.create_task(twilio_caller(launcher).run(script))
     call_id = await _greeting_heard(launcher)
     await doubles.client.adrop_mid_reply(service, after_audio=after_audio, code=1011)
     result = await call
@@ -84,11 +90,13 @@ def _assistant_turns(details: dict) -> list[dict]:
     return [t for t in details.get("transcript", []) if t.get("role") == "assistant"]
 
 
-async def test_tts_drop_mid_reply_stores_only_what_was_heard(doubles, launcher_factory):
+async def test_tts_drop_mid_reply_stores_only_what_was_heard(
+    doubles, twilio_caller, launcher_factory
+):
     """The transcript turn and the LLM context hold what reached the caller, no more, no less:
     here the whole reply, once, because the rest was spoken after the drop; before, the caller
     heard 1.6 s of an 11 s reply and the whole reply was stored."""
-    result, reply, details = await _call_with_drop(doubles, launcher_factory)
+    result, reply, details = await _call_with_drop(doubles, twilio_caller, launcher_factory)
     await _heard_and_stored_once(doubles, result, reply, details)
 
 
@@ -105,10 +113,10 @@ async def _heard_and_stored_once(doubles, result, reply, details) -> None:
     assert said[-1].split() == REPLY.split(), said
 
 
-async def test_tts_drop_mid_reply_caller_hears_the_rest(doubles, launcher_factory):
+async def test_tts_drop_mid_reply_caller_hears_the_rest(doubles, twilio_caller, launcher_factory):
     """After the drop the TTS reconnects and the unspoken rest is said, without a silence the
     caller would take for the end of the reply: the reply's last sentence is heard last."""
-    result, reply, _ = await _call_with_drop(doubles, launcher_factory)
+    result, reply, _ = await _call_with_drop(doubles, twilio_caller, launcher_factory)
     _last_heard_last(result, reply)
     assert max((d for _, d in reply.gaps), default=0.0) < 0.5, reply.gaps
 
@@ -121,11 +129,18 @@ def _last_heard_last(result, reply) -> None:
     assert PhraseListener(SENTENCES).heard(reply.pcm[a:b], rate) == SENTENCES[-1]
 
 
-async def test_cartesia_drop_mid_reply_caller_hears_the_rest(doubles, launcher_factory):
+async def test_cartesia_drop_mid_reply_caller_hears_the_rest(
+    doubles, twilio_caller, launcher_factory
+):
     """The same incident on Cartesia's socket (0.8 s into the reply): the rest is said on the
     new socket, and what is stored is what was heard, once."""
     result, reply, details = await _call_with_drop(
-        doubles, launcher_factory, "cartesia_tts", after_audio=8, TTS_PROVIDER="cartesia"
+        doubles,
+        twilio_caller,
+        launcher_factory,
+        "cartesia_tts",
+        after_audio=8,
+        TTS_PROVIDER="cartesia",
     )
     _last_heard_last(result, reply)
     assert max((d for _, d in reply.gaps), default=0.0) < 0.5, reply.gaps
@@ -133,12 +148,15 @@ async def test_cartesia_drop_mid_reply_caller_hears_the_rest(doubles, launcher_f
 
 
 async def _request_seen(doubles, text: str) -> None:
-    async with asyncio.timeout(30):
-        while not [r for r in await doubles.client.allm_requests() if text in str(r).lower()]:
-            await asyncio.sleep(0.02)
+    async def seen() -> list:
+        return [r for r in await doubles.client.allm_requests() if text in str(r).lower()]
+
+    await aeventually(seen, 30, f"an LLM request with {text!r}", every=0.02)
 
 
-async def test_tts_connect_fails_the_sentence_is_still_heard(doubles, launcher_factory):
+async def test_tts_connect_fails_the_sentence_is_still_heard(
+    doubles, twilio_caller, launcher_factory
+):
     """The TTS socket drops as the LLM starts the reply and connects are refused for 2 s: the
     reply's sentences find the socket down and Pipecat's one connect for them fails (before,
     the caller never heard the reply). They are kept and said once the socket is back."""
@@ -146,7 +164,7 @@ async def test_tts_connect_fails_the_sentence_is_still_heard(doubles, launcher_f
     script = [WaitForBotSilence(timeout=15), Wait(0.3), Say(QUESTION)]
     script += [WaitForBotSilence(timeout=20), Say(FOLLOW_UP), WaitForBotSilence(timeout=15)]
     script.append(HangUp())
-    call = asyncio.create_task(_caller(doubles, launcher).run(script))
+    call = asyncio.create_task(twilio_caller(launcher).run(script))
     call_id = await _greeting_heard(launcher)
     await _request_seen(doubles, QUESTION)
     assert await doubles.client.adrop("elevenlabs", refuse_secs=2.0) == 1

@@ -10,7 +10,7 @@ Cartesia. Then the primary comes back, and the next reply is the primary's again
 import asyncio
 
 from simulators.callers.script import HangUp, Say, Wait, WaitForBotSilence
-from tests.bots.test_e2e_no_silent_turn import _caller, _greeting_heard, _said
+from tests.bots.test_e2e_no_silent_turn import _greeting_heard, _said
 from tests.bots.test_e2e_tts_drop import (
     AFTER_AUDIO,
     FOLLOW_UP,
@@ -24,13 +24,15 @@ from tests.bots.test_e2e_tts_drop import (
 )
 
 
-async def _call(doubles, launcher_factory, refuse_secs: float, pause_secs: float, **env):
+async def _call(
+    doubles, twilio_caller, launcher_factory, refuse_secs: float, pause_secs: float, **env
+):
     """Ask, have ElevenLabs fail mid-reply (refusing for ``refuse_secs``), pause, follow up."""
     launcher = _line(doubles, launcher_factory, TTS_BACKUP_PROVIDER="cartesia", **env)
     script = [WaitForBotSilence(timeout=15), Wait(0.3), Say(QUESTION)]
     script += [WaitForBotSilence(timeout=30), Wait(pause_secs), Say(FOLLOW_UP)]
     script += [WaitForBotSilence(timeout=15), HangUp()]
-    call = asyncio.create_task(_caller(doubles, launcher).run(script))
+    call = asyncio.create_task(twilio_caller(launcher).run(script))
     call_id = await _greeting_heard(launcher)
     await doubles.client.adrop_mid_reply(
         "elevenlabs", after_audio=AFTER_AUDIO, code=1011, refuse_secs=refuse_secs
@@ -46,12 +48,12 @@ async def _call(doubles, launcher_factory, refuse_secs: float, pause_secs: float
     return result, reply, launcher.get(f"/calls/{call_id}").json(), stats
 
 
-async def test_tts_backup_speaks_the_rest_of_the_reply(doubles, launcher_factory):
+async def test_tts_backup_speaks_the_rest_of_the_reply(doubles, twilio_caller, launcher_factory):
     """The caller hears the whole reply, once, as one utterance: the start in ElevenLabs'
     voice, the rest (from the first word not heard) in Cartesia's. The transcript and the LLM
     context hold each word once; the follow-up is answered by the backup."""
     result, reply, details, stats = await _call(
-        doubles, launcher_factory, refuse_secs=60, pause_secs=0.3
+        doubles, twilio_caller, launcher_factory, refuse_secs=60, pause_secs=0.3
     )
     full = await _full_reply_secs(result.sample_rate)
     heard = _heard_secs(reply, result.sample_rate)
@@ -70,11 +72,13 @@ async def test_tts_backup_speaks_the_rest_of_the_reply(doubles, launcher_factory
     ]
 
 
-async def test_tts_goes_back_to_the_primary_when_it_recovers(doubles, launcher_factory):
+async def test_tts_goes_back_to_the_primary_when_it_recovers(
+    doubles, twilio_caller, launcher_factory
+):
     """ElevenLabs refuses connects for 2 s only: the backup finishes the reply, the primary is
     probed (every second here) and the follow-up is answered in the primary's voice."""
     result, _, details, stats = await _call(
-        doubles, launcher_factory, refuse_secs=2, pause_secs=4, LLM_PROBE_SECS="1"
+        doubles, twilio_caller, launcher_factory, refuse_secs=2, pause_secs=4, LLM_PROBE_SECS="1"
     )
     [answer] = [u for u in result.bot_utterances if u.start > result.turns[1].end]
     assert _said(answer, ["Okay.", REPLY], result.sample_rate) == "Okay."

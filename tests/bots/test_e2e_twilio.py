@@ -11,7 +11,6 @@ from simulators.callers.script import (
     WaitForBotSilence,
     WaitForBotSpeech,
 )
-from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import (
     BOOKING,
     GOODBYE_HEARD,
@@ -21,6 +20,7 @@ from tests.bots.scenario import (
     full_call_rules,
     spoken_before_barge_in,
 )
+from tests.eventually import aeventually
 
 
 @pytest.fixture
@@ -30,14 +30,11 @@ def receptionist_line(doubles, launcher_factory):
     return launcher_factory()
 
 
-async def test_receptionist_answers_the_phone(doubles, receptionist_line):
+async def test_receptionist_answers_the_phone(doubles, twilio_caller, receptionist_line):
     doubles.client.llm_rules(
         [{"match": "book an appointment", "reply": "Sure, what time works for you?"}]
     )
-    caller = TwilioCaller(
-        webhook_url=f"{receptionist_line.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(receptionist_line)
     result = await caller.run(
         [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
     )
@@ -59,8 +56,6 @@ async def test_receptionist_answers_the_phone(doubles, receptionist_line):
     assert doubles.client.stats()["services"]["openai_llm"]["models_list"] >= 1
 
 
-
-
 def _wall(result, t: float) -> float:
     """A caller timestamp (seconds since its start) as wall-clock time."""
     import time
@@ -69,14 +64,11 @@ def _wall(result, t: float) -> float:
 
 
 async def test_barge_in_clears_twilio_audio_and_context_keeps_only_spoken_text(
-    doubles, receptionist_line
+    doubles, twilio_caller, receptionist_line
 ):
     doubles.client.stt_phrases([SERVICES_Q, STOP])
     doubles.client.llm_rules(full_call_rules())
-    caller = TwilioCaller(
-        webhook_url=f"{receptionist_line.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(receptionist_line)
     result = await caller.run(
         [
             WaitForBotSilence(timeout=15),
@@ -95,13 +87,10 @@ async def test_barge_in_clears_twilio_audio_and_context_keeps_only_spoken_text(
     assert LONG_REPLY.startswith(spoken.rstrip(" ,.")), spoken
 
 
-async def test_goodbye_spoken_before_hangup(doubles, receptionist_line):
+async def test_goodbye_spoken_before_hangup(doubles, twilio_caller, receptionist_line):
     doubles.client.stt_phrases(["goodbye"])
     doubles.client.llm_rules(full_call_rules())
-    caller = TwilioCaller(
-        webhook_url=f"{receptionist_line.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(receptionist_line)
     result = await caller.run([WaitForBotSilence(timeout=15), Say("goodbye"), Wait(12)])
     assert result.hung_up_by_bot, "the bot should end the call"
     last = result.bot_utterances[-1]
@@ -118,16 +107,12 @@ async def test_goodbye_spoken_before_hangup(doubles, receptionist_line):
     assert hangups[0]["time"] >= _wall(result, last.end) - 0.05, "hung up before the goodbye played"
 
 
-async def test_caller_hangup_mid_reply_ends_cleanly(doubles, receptionist_line):
-    import asyncio
+async def test_caller_hangup_mid_reply_ends_cleanly(doubles, twilio_caller, receptionist_line):
 
     doubles.client.stt_phrases([SERVICES_Q])
     doubles.client.llm_rules([{"match": "about your services", "reply": LONG_REPLY}])
     baseline = _tasks(receptionist_line)
-    caller = TwilioCaller(
-        webhook_url=f"{receptionist_line.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(receptionist_line)
     result = await caller.run(
         [
             WaitForBotSilence(timeout=15),
@@ -138,20 +123,24 @@ async def test_caller_hangup_mid_reply_ends_cleanly(doubles, receptionist_line):
         ]
     )
     assert result.errors == []
-    for _ in range(50):  # the launcher notices the closed socket and tears the call down
+
+    def ended() -> list[dict] | None:
         calls = receptionist_line.get("/calls").json()
-        if calls and not calls[0]["active"]:
-            break
-        await asyncio.sleep(0.1)
-    assert calls[0]["active"] is False and calls[0]["end_reason"] == "caller_hung_up", calls
+        return calls if calls and not calls[0]["active"] else None
+
+    # The launcher notices the closed socket and tears the call down.
+    calls = await aeventually(ended, 5, "the launcher to end the call")
+    assert calls[0]["end_reason"] == "caller_hung_up", calls
     stats = doubles.client.stats()
     assert stats["open_sockets_total"] == 0, stats
-    for _ in range(100):  # after-call work (analysis, call.ended) runs on for a moment
-        if _tasks(receptionist_line) <= baseline:
-            break
-        await asyncio.sleep(0.1)
-    assert _tasks(receptionist_line) <= baseline, "asyncio tasks leaked"
+    await aeventually(  # after-call work (analysis, call.ended) runs on for a moment
+        lambda: _tasks(receptionist_line) <= baseline,
+        timeout=10,
+        what="the call's asyncio tasks to finish (else they leaked)",
+    )
     log = receptionist_line.log()
+    # The log is there: an empty one would pass the absence checks below.
+    assert f"call={calls[0]['call_id']}" in log, log[-3000:]
     assert "Traceback" not in log and "| ERROR" not in log, log[-3000:]
 
 

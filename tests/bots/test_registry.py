@@ -29,6 +29,7 @@ def test_default_providers_match_the_design():
 
 
 def test_every_persona_has_what_it_is():
+    assert set(PERSONAS) == {"assistant", "coach", "companion", "receptionist"}
     for persona in PERSONAS.values():
         assert isinstance(persona, Persona)
         assert persona.prompt and persona.greeting and persona.language

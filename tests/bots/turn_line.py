@@ -15,7 +15,6 @@ from bench.turn_plan import LONG_REPLY, TRIGGER, llm_rules, trigger_pcm
 from bench.turns import TURNS_PROFILE
 from simulators.callers.result import CallResult
 from simulators.callers.script import HangUp, Say, Step, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 
 PROFILE = dict(TURNS_PROFILE)  # the issue's provider delays, Deepgram-like endpointing
 VOICES = ("espeak-en-us", "festival-slt-hts", "festival-kal")
@@ -53,14 +52,6 @@ def open_line(doubles, launcher_factory, items: list[Item], **env: str):
     doubles.client.llm_rules(llm_rules())
     env.setdefault("ANALYSIS_ENABLED", "false")  # its LLM request is not part of the call
     return launcher_factory(**env)
-
-
-def caller(doubles, line) -> TwilioCaller:
-    """A Twilio caller for the line."""
-    return TwilioCaller(
-        webhook_url=f"{line.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
 
 
 def last_user_messages(doubles) -> list[str]:

@@ -13,6 +13,7 @@ import time
 from simulators.callers.script import Wait
 from simulators.callers.twilio import TwilioCaller
 from simulators.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
+from tests.eventually import aeventually
 from tests.fleet.hosts import fleet_host
 
 
@@ -33,13 +34,8 @@ def _active(launcher) -> int:
     return sum(1 for c in launcher.get("/calls").json() if c["active"] and c["host_id"] == host)
 
 
-async def _until(check, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not reached in time")
+async def _until(check, timeout: float = 15.0, what: str = "the fleet's calls") -> None:
+    await aeventually(check, timeout, what)
 
 
 async def _call_through(launcher, doubles, seconds: float):
@@ -110,12 +106,11 @@ async def test_a_host_that_stops_beating_is_taken_out_within_its_ttl(
     await task
     os.kill(b.proc.pid, signal.SIGKILL)  # no goodbye to the registry: only its beats stop
     started = time.monotonic()
-    while True:
-        twiml = await _webhook(a, doubles)
-        if twiml.stream_url.startswith(a.ws_url):
-            break
-        assert time.monotonic() - started < 4.0, "the dead host still got calls"
-        await asyncio.sleep(0.2)
+
+    async def routed_to_a() -> bool:
+        return (await _webhook(a, doubles)).stream_url.startswith(a.ws_url)
+
+    await aeventually(routed_to_a, 4.0, "calls routed away from the dead host", every=0.2)
     assert time.monotonic() - started <= 3.0  # FLEET_HOST_TTL_SECS (2 s) after its last beat
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -15,6 +14,7 @@ from typing import Any
 import httpx
 
 from simulators.processes import stop_process
+from tests.eventually import aeventually
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,12 +101,12 @@ class LauncherProcess:
         Raises:
             AssertionError: It is still active after ``timeout`` seconds.
         """
-        for _ in range(int(timeout * 10)):
+
+        def over() -> dict[str, Any] | None:
             calls = self.get("/calls").json()
-            if calls and not calls[0]["active"]:
-                return calls[0]
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"call still active: {self.get('/calls').json()}")
+            return calls[0] if calls and not calls[0]["active"] else None
+
+        return await aeventually(over, timeout, "the last call to end")
 
     def stop(self) -> None:
         """Stop the process we started (SIGTERM, then SIGKILL)."""

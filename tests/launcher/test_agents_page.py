@@ -5,8 +5,6 @@ a call before the edit serves the one after it, so nothing may be cached there).
 Twilio caller hears the greeting as audio (pocketsphinx over a grammar of the candidates).
 """
 
-import asyncio
-import time
 
 import httpx
 import psutil
@@ -16,7 +14,7 @@ from simulators.callers.browser import BrowserCaller
 from simulators.callers.listen import PhraseListener
 from simulators.callers.mic import mic_track
 from simulators.callers.script import WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
+from tests.eventually import aeventually
 from tests.launcher.process import LauncherProcess
 from tests.launcher.production import API_KEY, production_env
 
@@ -48,13 +46,10 @@ def _api(launcher, method: str, path: str, **kwargs) -> httpx.Response:
     return httpx.request(method, url, headers=KEY, timeout=20, **kwargs)
 
 
-async def _greeting_heard(doubles, launcher) -> tuple[str, str]:
+async def _greeting_heard(twilio_caller, launcher) -> tuple[str, str]:
     """Phone acme's receptionist, hang up after the greeting; what was heard, and the call id."""
     before = {c["call_id"] for c in _calls(launcher)}
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice?persona=receptionist&tenant=acme",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher, persona="receptionist", tenant="acme")
     result = await caller.run([WaitForBotSilence(timeout=20)])
     assert result.connected and result.errors == [], result.errors
     listener = PhraseListener([*HEARD.values(), FILE_GREETING])
@@ -88,12 +83,12 @@ async def _sign_in(browser: BrowserCaller, launcher) -> None:
 
 
 async def test_a_greeting_edited_in_the_page_is_what_the_next_call_hears(
-    doubles, launcher, tmp_path
+    doubles, twilio_caller, launcher, tmp_path
 ):
     doubles.client.reset()
     [worker] = _workers(launcher)  # calls run there, never in the launcher
     assert _api(launcher, "PUT", "/acme/receptionist", json={"greeting": BEFORE}).is_success
-    heard, first = await _greeting_heard(doubles, launcher)
+    heard, first = await _greeting_heard(twilio_caller, launcher)
     assert heard == HEARD[BEFORE], heard
 
     async with BrowserCaller(mic_track(tmp_path / "mic.wav", [], total=2)) as browser:
@@ -121,7 +116,7 @@ async def test_a_greeting_edited_in_the_page_is_what_the_next_call_hears(
         assert (stored["greeting"], stored["turns"]) == (AFTER, {})
         assert [c for c in browser.console if c.startswith("pageerror")] == []
 
-    heard, second = await _greeting_heard(doubles, launcher)  # no restart in between
+    heard, second = await _greeting_heard(twilio_caller, launcher)  # no restart in between
     assert heard == HEARD[AFTER], heard
     assert _workers(launcher) == [worker]  # the same worker process took both calls
     tenants = {c["call_id"]: c["tenant"] for c in _calls(launcher)}
@@ -156,12 +151,11 @@ async def test_test_call_opens_a_browser_call_as_that_tenant(doubles, launcher, 
         first_line = await call_page.locator("#transcript .turn").first.inner_text()
         assert first_line.replace("\n", "").startswith(f"Bot:{AFTER}"), first_line
         await call_page.click("#connect")  # hang up
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+
+    def ended_web_calls() -> list[dict] | None:
         web = [c for c in _calls(launcher) if c["transport"] == "webrtc"]
-        if web and not web[0]["active"]:
-            break
-        await asyncio.sleep(0.2)
-    [call] = web
+        return web if web and not web[0]["active"] else None
+
+    [call] = await aeventually(ended_web_calls, 15, "the browser call to end", every=0.2)
     assert call["tenant"] == "acme" and call["persona"] == "receptionist", call
     assert not call["active"]

@@ -6,30 +6,29 @@ import httpx
 
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import Say, Wait, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 
-async def test_call_details_and_graceful_end_through_the_api(doubles, launcher_factory):
+async def test_call_details_and_graceful_end_through_the_api(
+    doubles, twilio_caller, launcher_factory
+):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING])
     doubles.client.llm_rules([{"match": "book an appointment", "reply": "Sure, what time?"}])
     launcher = launcher_factory()
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-        from_number="+15551230000",
-    )
+    caller = twilio_caller(launcher, from_number="+15551230000")
     script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15), Wait(20)]
     call = asyncio.create_task(caller.run(script))
-    details = {}
-    for _ in range(200):  # wait until the first turn has been answered
-        await asyncio.sleep(0.1)
+
+    def answered() -> dict | None:
         calls = launcher.get("/calls").json()
-        if calls:
-            details = launcher.get(f"/calls/{calls[0]['call_id']}").json()
-            if details["turn_latency_secs"]:
-                break
+        if not calls:
+            return None
+        details = launcher.get(f"/calls/{calls[0]['call_id']}").json()
+        return details if details["turn_latency_secs"] else None
+
+    details = await aeventually(answered, 20, "the first turn to be answered")
     assert details["persona"] == "receptionist" and details["transport"] == "twilio"
     assert details["caller_number"] == "+15551230000" and details["active"]
     roles = [t["role"] for t in details["transcript"]]

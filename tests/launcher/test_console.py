@@ -17,8 +17,8 @@ from launcher.calls_routes import DEFAULT_GOODBYE
 from simulators.callers.browser import BrowserCaller
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import BargeIn, Say, Wait, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING, GOODBYE_Q, SERVICES_Q, STOP, full_call_rules
+from tests.eventually import aeventually
 from tests.launcher.process import LauncherProcess, free_port
 from tests.launcher.production import API_KEY, production_env
 from tests.webhooks.receiver import Receiver
@@ -44,26 +44,9 @@ def launcher(doubles, tmp_path_factory):
         yield running
 
 
-def _caller(doubles, launcher) -> TwilioCaller:
-    return TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
-
-
 async def _api(launcher, path: str) -> httpx.Response:
     async with httpx.AsyncClient(base_url=launcher.base_url, timeout=10, headers=KEY) as client:
         return await client.get(path)
-
-
-async def _until(check, timeout: float = 60.0, what: str = "condition"):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.3)
 
 
 async def _sign_in(browser: BrowserCaller, launcher) -> None:
@@ -80,13 +63,13 @@ async def _sign_in(browser: BrowserCaller, launcher) -> None:
     browser.console.clear()
 
 
-async def test_a_finished_call_in_the_console(doubles, launcher):
+async def test_a_finished_call_in_the_console(doubles, twilio_caller, launcher):
     doubles.client.reset()
     doubles.client.stt_phrases([SERVICES_Q, STOP, GOODBYE_Q])
     doubles.client.llm_rules(full_call_rules())
     receiver = await Receiver(SECRET, port=HOOK_PORT).start()
     try:
-        result = await _caller(doubles, launcher).run(
+        result = await twilio_caller(launcher).run(
             [
                 WaitForBotSilence(timeout=15),
                 Say(SERVICES_Q),
@@ -106,7 +89,7 @@ async def test_a_finished_call_in_the_console(doubles, launcher):
             done = detail["recording"] and detail["analysis"] and len(hooks) == 3
             return detail if done and all(h["status"] == "delivered" for h in hooks) else None
 
-        detail = await _until(settled, what="recording, analysis and webhooks")
+        detail = await aeventually(settled, 60, "recording, analysis and webhooks", every=0.3)
     finally:
         await receiver.stop()
     assert detail["status"] == "ended" and detail["end_reason"] == "end_call"
@@ -212,14 +195,14 @@ async def test_a_finished_call_in_the_console(doubles, launcher):
         assert not [m for m in browser.console if m.startswith(("error", "pageerror"))]
 
 
-async def test_a_live_call_updates_and_is_ended_from_the_console(doubles, launcher):
+async def test_a_live_call_updates_and_is_ended_from_the_console(doubles, twilio_caller, launcher):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING])
     doubles.client.llm_rules([{"match": "book an appointment", "reply": "Sure, what time?"}])
     async with BrowserCaller(None) as browser:
         await _sign_in(browser, launcher)
         call = asyncio.create_task(
-            _caller(doubles, launcher).run(
+            twilio_caller(launcher).run(
                 [
                     WaitForBotSilence(timeout=15),
                     Wait(6),  # the console is open on the call before the caller speaks

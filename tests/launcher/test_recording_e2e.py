@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from simulators.callers.script import Say, Wait, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 CALL_SECS = 120
 
@@ -33,7 +33,7 @@ def _rms(pcm: np.ndarray) -> float:
 
 
 async def test_two_minute_call_is_recorded_in_stereo_with_flat_rss(
-    doubles, launcher_factory, tmp_path
+    doubles, twilio_caller, launcher_factory, tmp_path
 ):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING])
@@ -41,10 +41,7 @@ async def test_two_minute_call_is_recorded_in_stereo_with_flat_rss(
     launcher = launcher_factory(
         DATA_DIR=str(tmp_path), RECORDING_ENABLED="true", IDLE_HANGUP_SECS="300"
     )
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher)
     script: list = [WaitForBotSilence(timeout=15)]
     # A turn every ~11 s, real-time μ-law both ways all along, until the hang-up at CALL_SECS.
     # The pauses stay well under the receptionist's user_idle_secs (10 s): a caller speaking
@@ -69,11 +66,12 @@ async def test_two_minute_call_is_recorded_in_stereo_with_flat_rss(
     storage = SQLiteStorage(tmp_path / "switchboard.db")
     await storage.open()
     try:
-        for _ in range(100):
+
+        async def recorded():
             [record] = await storage.list_calls()
-            if record.recording_url:
-                break
-            await asyncio.sleep(0.1)
+            return record if record.recording_url else None
+
+        record = await aeventually(recorded, 10, "the call's recording URL")
         recording = await storage.get_recording(record.id)
         events = await storage.list_events()
     finally:

@@ -10,6 +10,7 @@ import httpx
 import jwt
 import pytest
 
+from tests.eventually import eventually
 from tests.launcher.process import LauncherProcess
 from transports.daily_rooms import USER_TOKEN_TTL_SECS
 
@@ -51,9 +52,10 @@ def test_daily_room_comes_from_the_rest_api_with_tokens_and_a_bot(launcher, doub
 
     [call] = [c for c in launcher.get("/calls").json() if c["call_id"] == room["call_id"]]
     assert call["transport"] == "daily" and call["persona"] == "companion" and call["active"]
-    for _ in range(100):  # the bot goes for the room it was given (it starts within ~50 ms)
-        if f"Joining {room['url']}" in launcher.log():
-            break
-        time.sleep(0.05)
-    assert f"Joining {room['url']}" in launcher.log()
+    eventually(  # the bot goes for the room it was given (it starts within ~50 ms)
+        lambda: f"Joining {room['url']}" in launcher.log(),
+        timeout=5,
+        what=f"the bot joining {room['url']} in the log",
+        every=0.05,
+    )
     assert room["token"] not in launcher.log()

@@ -18,6 +18,7 @@ from livekit.protocol.webhook import WebhookEvent
 
 from config import Settings
 from launcher.livekit_webhook import sip_persona
+from tests.eventually import eventually
 from tests.launcher.process import LauncherProcess
 
 TRUNK = "+15550100"
@@ -110,20 +111,24 @@ def test_sip_caller_gets_one_bot_with_the_numbers_and_room_finished_ends_it(laun
     assert call["caller_number"] == CALLER and call["called_number"] == TRUNK
     assert call["transport"] == "livekit" and call["active"]
 
-    deadline = time.monotonic() + 20
-    while not (joins := [j for j in doubles.client.livekit_joins() if j.get("room") == room]):
-        assert time.monotonic() < deadline, "the bot never tried to join"
-        time.sleep(0.25)
+    joins = eventually(
+        lambda: [j for j in doubles.client.livekit_joins() if j.get("room") == room],
+        timeout=20,
+        what="the bot to try to join",
+        every=0.25,
+    )
     assert all(j["valid"] and j["room_join"] for j in joins), joins
     assert {j["identity"] for j in joins} == {joins[0]["identity"]}
     assert joins[0]["identity"].startswith(f"bot-{call_id}")
 
     finished = _send(launcher, doubles, _event("room_finished", room))
     assert finished.json() == {"status": "ending", "call_id": call_id, "room": room}
-    deadline = time.monotonic() + 30
-    while _call(launcher, call_id)["active"]:
-        assert time.monotonic() < deadline, "room_finished did not end the call"
-        time.sleep(0.25)
+    eventually(
+        lambda: not _call(launcher, call_id)["active"],
+        timeout=30,
+        what="room_finished to end the call",
+        every=0.25,
+    )
     assert _call(launcher, call_id)["end_reason"] == "room_finished"
     assert _send(launcher, doubles, _event("room_finished", room)).json()["status"] == "ignored"
 

@@ -4,7 +4,6 @@ A real launcher answers real SDP offers; what it decided about each call is read
 SQLite database, as an operator (or the companion's memory) would see it.
 """
 
-import asyncio
 import json
 import sqlite3
 
@@ -13,6 +12,7 @@ import pytest
 
 from launcher.sessions import SessionError, SessionTokens
 from simulators.callers.offers import sdp_offer
+from tests.eventually import aeventually
 from tests.launcher.process import LauncherProcess
 from tests.launcher.production import API_KEY, production_env
 
@@ -40,14 +40,13 @@ async def _offer(launcher, **request_data: str) -> httpx.Response:
 
 
 async def _call_rows(launcher, count: int) -> list[dict]:
-    for _ in range(50):
+    def rows() -> list[dict] | None:
         with sqlite3.connect(f"file:{launcher.data_dir}/switchboard.db?mode=ro", uri=True) as db:
             db.row_factory = sqlite3.Row
-            rows = [dict(r) for r in db.execute("SELECT * FROM calls ORDER BY started_at")]
-        if len(rows) >= count:
-            return rows
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{count} call rows expected, found {rows}")
+            found = [dict(r) for r in db.execute("SELECT * FROM calls ORDER BY started_at")]
+        return found if len(found) >= count else None
+
+    return await aeventually(rows, 5, f"{count} call rows")
 
 
 async def test_anonymous_offer_is_refused_in_production(production):

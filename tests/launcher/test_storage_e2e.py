@@ -6,10 +6,10 @@ import wave
 
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import Say, Wait, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from storage.base import AgentConfig
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 CANCEL = "cancel my appointment"
 BOOKED = "Sure, what time works for you?"
@@ -27,18 +27,20 @@ async def _stored(db_path, fn):
 
 async def _second_reply_spoken(launcher, timeout: float = 90) -> None:
     """Wait until the launcher's live transcript (its LLM context) has the second reply."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
+
+    def spoken() -> bool:
         calls = launcher.get("/calls").json()
-        if calls:
-            details = launcher.get(f"/calls/{calls[0]['call_id']}").json()
-            if any(CANCELLED in (t.get("text") or "") for t in details.get("transcript", [])):
-                return
-        await asyncio.sleep(0.2)
-    raise AssertionError("the second reply was never spoken")
+        if not calls:
+            return False
+        details = launcher.get(f"/calls/{calls[0]['call_id']}").json()
+        return any(CANCELLED in (t.get("text") or "") for t in details.get("transcript", []))
+
+    await aeventually(spoken, timeout, "the second reply in the transcript", every=0.2)
 
 
-async def test_kill_9_mid_call_keeps_every_completed_turn(doubles, launcher_factory, tmp_path):
+async def test_kill_9_mid_call_keeps_every_completed_turn(
+    doubles, twilio_caller, launcher_factory, tmp_path
+):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING, CANCEL])
     doubles.client.llm_rules(
@@ -47,10 +49,7 @@ async def test_kill_9_mid_call_keeps_every_completed_turn(doubles, launcher_fact
     launcher = launcher_factory(
         DATA_DIR=str(tmp_path), IDLE_HANGUP_SECS="120", RECORDING_ENABLED="true"
     )
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher)
     call = asyncio.create_task(
         caller.run(
             [
@@ -105,7 +104,7 @@ TENANT_VOICE = "acmeVoice0000000001"
 
 
 async def test_tenant_row_overrides_prompt_voice_and_greeting(
-    doubles, launcher_factory, tmp_path
+    doubles, twilio_caller, launcher_factory, tmp_path
 ):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING])
@@ -119,10 +118,7 @@ async def test_tenant_row_overrides_prompt_voice_and_greeting(
     )
     await _stored(tmp_path / "switchboard.db", lambda s: s.put_agent_config(row))
     launcher = launcher_factory(DATA_DIR=str(tmp_path))
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice?persona=receptionist&tenant=acme",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+    caller = twilio_caller(launcher, persona="receptionist", tenant="acme")
     result = await caller.run(
         [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
     )
@@ -131,7 +127,8 @@ async def test_tenant_row_overrides_prompt_voice_and_greeting(
     greeting = listener.heard(result.bot_utterances[0].pcm, result.sample_rate)
     assert greeting == TENANT_GREETING_HEARD, greeting
     [request] = [
-        r for r in doubles.client.llm_requests()
+        r
+        for r in doubles.client.llm_requests()
         if any("book an appointment" in str(m["content"]) for m in r["messages"])
         and r["messages"][-1]["role"] == "user"
     ][:1]

@@ -8,6 +8,7 @@ import pytest
 from simulators.callers.script import Wait
 from simulators.callers.twilio import TwilioCaller
 from simulators.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
+from tests.eventually import aeventually
 
 
 @pytest.fixture(scope="module")
@@ -26,17 +27,18 @@ async def _webhook(launcher, doubles):
 
 
 async def _until_active(launcher, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.1)):
-        if any(c["active"] for c in launcher.get("/calls").json()):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the first call never became active")
+    await aeventually(
+        lambda: any(c["active"] for c in launcher.get("/calls").json()),
+        timeout,
+        "the first call to become active",
+    )
 
 
-async def test_full_launcher_apologises_refuses_streams_and_outbound(launcher, doubles):
-    token = doubles.env()["TWILIO_AUTH_TOKEN"]
+async def test_full_launcher_apologises_refuses_streams_and_outbound(
+    launcher, doubles, twilio_caller
+):
     early = await _webhook(launcher, doubles)  # issued while there was room
-    first = TwilioCaller(webhook_url=f"{launcher.base_url}/twilio/voice", auth_token=token)
+    first = twilio_caller(launcher)
     running = asyncio.create_task(first.run([Wait(8)]))
     try:
         await _until_active(launcher)

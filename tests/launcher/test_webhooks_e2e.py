@@ -3,8 +3,8 @@
 import asyncio
 
 from simulators.callers.script import Say, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 from tests.launcher.process import free_port
 from tests.webhooks.receiver import Receiver
 
@@ -18,15 +18,8 @@ async def _events(launcher, status: str | None = None) -> list[dict]:
     return response.json()
 
 
-async def _until(check, timeout: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.3)
-
-
 async def test_receiver_outage_and_restart_every_event_arrives_once(
-    doubles, launcher_factory, tmp_path
+    doubles, twilio_caller, launcher_factory, tmp_path
 ):
     doubles.client.reset()
     doubles.client.stt_phrases([BOOKING])
@@ -42,10 +35,7 @@ async def test_receiver_outage_and_restart_every_event_arrives_once(
     }
     first = launcher_factory(**env)
     for _ in range(2):
-        caller = TwilioCaller(
-            webhook_url=f"{first.base_url}/twilio/voice",
-            auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-        )
+        caller = twilio_caller(first)
         result = await caller.run(
             [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
         )
@@ -56,7 +46,7 @@ async def test_receiver_outage_and_restart_every_event_arrives_once(
         ended = [e for e in events if e["type"] == "call.ended"]
         return len(ended) == 2 and all(e["attempts"] >= 1 for e in events)
 
-    await _until(all_queued_and_failing)
+    await aeventually(all_queued_and_failing, 60, "both calls' events, failing", every=0.3)
     pending = await _events(first, "pending")
     assert len(pending) == 4 and all(e["last_error"] for e in pending), pending
     assert await _events(first, "delivered") == []
@@ -71,7 +61,7 @@ async def test_receiver_outage_and_restart_every_event_arrives_once(
         async def all_delivered() -> bool:
             return len(await _events(second, "delivered")) == 4
 
-        await _until(all_delivered)
+        await aeventually(all_delivered, 60, "the four events delivered", every=0.3)
         assert 'switchboard_webhook_backlog{status="pending"} 0.0' in second.get("/metrics").text
     finally:
         await receiver.stop()

@@ -18,14 +18,6 @@ FACTS = [
 ]
 
 
-@pytest.fixture
-async def storage(tmp_path):
-    store = SQLiteStorage(tmp_path / "sb.db")
-    await store.open()
-    yield store
-    await store.close()
-
-
 async def test_local_recall_ranks_the_matching_memory_first_and_keeps_callers_apart(storage):
     local = LocalMemory(storage)
     await local.add("default", "+15550001", FACTS, source_call_id=None)

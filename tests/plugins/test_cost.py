@@ -15,7 +15,6 @@ from pipecat.tests.utils import SleepFrame, run_test
 
 from plugins.cost import RESOURCE_KEY, CostPlugin, Prices, estimate
 from storage import CallRecord
-from storage.sqlite import SQLiteStorage
 from tests.plugins.calls import built_call
 from tests.plugins.emit import Emit, Emitter
 
@@ -41,9 +40,7 @@ def usage_frames() -> list:
     ]
 
 
-async def test_usage_times_prices_is_stored_with_the_call(tmp_path):
-    storage = SQLiteStorage(tmp_path / "sb.db")
-    await storage.open()
+async def test_usage_times_prices_is_stored_with_the_call(storage):
     plugin = CostPlugin(PRICES, storage)
     call = await built_call([plugin])
     await storage.create_call(
@@ -55,7 +52,6 @@ async def test_usage_times_prices_is_stored_with_the_call(tmp_path):
     await asyncio.sleep(0.2)
     await plugin.detach(call)
     stored = (await storage.get_call(call.ctx.call_id)).cost
-    await storage.close()
 
     items = stored["items"]
     assert items["stt"]["quantity"] == 3.5  # each metrics frame counted once
@@ -80,14 +76,11 @@ async def test_usage_times_prices_is_stored_with_the_call(tmp_path):
     assert stored["items"]["call"]["quantity"] >= live["items"]["call"]["quantity"]
 
 
-async def test_cost_without_a_call_row_does_not_fail(tmp_path):
-    storage = SQLiteStorage(tmp_path / "sb.db")
-    await storage.open()
+async def test_cost_without_a_call_row_does_not_fail(storage):
     plugin = CostPlugin(PRICES, storage)
     call = await built_call([plugin])
     plugin.observers(call)
     await plugin.detach(call)
-    await storage.close()
     assert call.resources[RESOURCE_KEY].ended is not None
 
 

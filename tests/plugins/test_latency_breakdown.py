@@ -29,7 +29,6 @@ from plugins.latency_breakdown import (
     percentile,
 )
 from storage import CallRecord
-from storage.sqlite import SQLiteStorage
 from tests.plugins.calls import built_call
 from tests.plugins.emit import Emit, Emitter
 
@@ -64,14 +63,6 @@ def one_turn(tool_secs: float = 0.0) -> list:
         Emit(make=lambda _n: BotStartedSpeakingFrame()),
         SleepFrame(0.05),
     ]
-
-
-@pytest.fixture
-async def storage(tmp_path):
-    store = SQLiteStorage(tmp_path / "sb.db")
-    await store.open()
-    yield store
-    await store.close()
 
 
 async def _run(plugin, frames, row: bool = True):

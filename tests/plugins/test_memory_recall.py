@@ -13,7 +13,6 @@ from memory.local import LocalMemory
 from memory.recall import MEMORY_HEADER, MemoryRecall
 from memory.supermemory import SupermemoryMemory
 from plugins.memory_recall import MemoryPlugin
-from storage.sqlite import SQLiteStorage
 from tests.memory.supermemory_server import KEY, supermemory_double
 from tests.plugins.calls import CALLER, built_call
 
@@ -22,13 +21,10 @@ DOG = "The caller has a dog named Rex"
 
 
 @pytest.fixture
-async def local(tmp_path):
-    store = SQLiteStorage(tmp_path / "sb.db")
-    await store.open()
-    backend = LocalMemory(store)
+async def local(storage):
+    backend = LocalMemory(storage)
     await backend.add("default", CALLER, [RUN, DOG])
-    yield backend
-    await store.close()
+    return backend
 
 
 def memory_notes(context: LLMContext) -> list[str]:

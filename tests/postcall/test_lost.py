@@ -11,10 +11,10 @@ import signal
 import time
 
 from simulators.callers.script import Say, Wait, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from storage.base import CallRecord
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 REPLY = "Sure, what time?"
 
@@ -29,24 +29,23 @@ def _line(doubles, launcher_factory, **env: str):
     )
 
 
-def _call(doubles, launcher) -> asyncio.Task:
-    caller = TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-    )
+def _call(twilio_caller, launcher) -> asyncio.Task:
+    caller = twilio_caller(launcher)
     script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15), Wait(30)]
     return asyncio.create_task(caller.run(script))
 
 
 async def _answered(launcher, timeout: float = 30) -> dict:
     """The live details of the launcher's call once its first turn was answered."""
-    async with asyncio.timeout(timeout):
-        while True:
-            for call in [c for c in launcher.get("/calls").json() if c["active"]]:
-                details = launcher.get(f"/calls/{call['call_id']}").json()
-                if details.get("turn_latency_secs"):
-                    return details
-            await asyncio.sleep(0.2)
+
+    def answered() -> dict | None:
+        for call in [c for c in launcher.get("/calls").json() if c["active"]]:
+            details = launcher.get(f"/calls/{call['call_id']}").json()
+            if details.get("turn_latency_secs"):
+                return details
+        return None
+
+    return await aeventually(answered, timeout, "an answered first turn", every=0.2)
 
 
 async def _row(db, call_id: str, status: str, timeout: float = 15) -> tuple[CallRecord, list]:
@@ -54,23 +53,28 @@ async def _row(db, call_id: str, status: str, timeout: float = 15) -> tuple[Call
     storage = SQLiteStorage(db)
     await storage.open()
     try:
-        async with asyncio.timeout(timeout):
-            while (record := await storage.get_call(call_id)) is None or record.status != status:
-                await asyncio.sleep(0.2)
-            events = [e for e in await storage.list_events() if e.call_id == call_id]
-            while "call.ended" not in {e.type for e in events}:
-                await asyncio.sleep(0.2)
-                events = [e for e in await storage.list_events() if e.call_id == call_id]
-        return record, events
+
+        async def row():
+            record = await storage.get_call(call_id)
+            return record if record is not None and record.status == status else None
+
+        async def events():
+            found = [e for e in await storage.list_events() if e.call_id == call_id]
+            return found if "call.ended" in {e.type for e in found} else None
+
+        record = await aeventually(row, timeout, f"the call's row, {status}", every=0.2)
+        return record, await aeventually(events, timeout, "its call.ended event", every=0.2)
     finally:
         await storage.close()
 
 
-async def test_killed_worker_records_its_calls_as_lost(doubles, launcher_factory, tmp_path):
+async def test_killed_worker_records_its_calls_as_lost(
+    doubles, twilio_caller, launcher_factory, tmp_path
+):
     launcher = _line(
         doubles, launcher_factory, DATA_DIR=str(tmp_path), PROCESS_MODEL="workers", WORKERS="1"
     )
-    call = _call(doubles, launcher)
+    call = _call(twilio_caller, launcher)
     details = await _answered(launcher)
     killed_at = time.monotonic()
     os.kill(details["worker_pid"], signal.SIGKILL)  # a native crash in the call's process
@@ -81,17 +85,17 @@ async def test_killed_worker_records_its_calls_as_lost(doubles, launcher_factory
     assert record.ended_at is not None and record.duration_secs and record.duration_secs > 1.0
     assert closed_within < 5.0, closed_within  # at once, not at the next restart
     assert "call.ended" in {e.type for e in events}
-    async with asyncio.timeout(5):  # the supervisor notices the death on its next round
-        while "died with 1 call(s)" not in launcher.log():
-            await asyncio.sleep(0.1)
+    await aeventually(  # the supervisor notices the death on its next round
+        lambda: "died with 1 call(s)" in launcher.log(), 5, "the worker's death in the log"
+    )
 
 
 async def test_rows_a_killed_launcher_left_active_are_closed_when_it_restarts(
-    doubles, launcher_factory, tmp_path
+    doubles, twilio_caller, launcher_factory, tmp_path
 ):
     env = {"DATA_DIR": str(tmp_path), "HOST_ID": "host-a", "PROCESS_MODEL": "inprocess"}
     launcher = _line(doubles, launcher_factory, **env)
-    call = _call(doubles, launcher)
+    call = _call(twilio_caller, launcher)
     details = await _answered(launcher)
     launcher.proc.kill()  # the whole host dies: nobody is left to close the row
     launcher.proc.wait(timeout=10)

@@ -7,15 +7,14 @@ and the provider doubles; the launcher forwards media to its worker processes.
 import asyncio
 import os
 import signal
-import time
 
 import httpx
 import psutil
 
 from simulators.callers.listen import PhraseListener
 from simulators.callers.script import Say, Wait, WaitForBotSilence
-from simulators.callers.twilio import TwilioCaller
 from tests.bots.scenario import BOOKING
+from tests.eventually import aeventually
 
 REPLY = "Sure, what time?"
 
@@ -26,50 +25,43 @@ def _prepare(doubles) -> None:
     doubles.client.llm_rules([{"match": "book an appointment", "reply": REPLY}])
 
 
-def _caller(doubles, launcher, number: str) -> TwilioCaller:
-    return TwilioCaller(
-        webhook_url=f"{launcher.base_url}/twilio/voice",
-        auth_token=doubles.env()["TWILIO_AUTH_TOKEN"],
-        from_number=number,
-    )
-
-
 async def _answered(launcher, call_id: str | None = None, timeout: float = 30) -> dict:
     """The details of a call (the first active one) once its first turn was answered."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
+
+    def answered() -> dict | None:
         calls = [c for c in launcher.get("/calls").json() if c["active"]]
-        ids = [call_id] if call_id else [c["call_id"] for c in calls]
-        for cid in ids:
+        for cid in [call_id] if call_id else [c["call_id"] for c in calls]:
             details = launcher.get(f"/calls/{cid}").json()
             if details.get("turn_latency_secs"):
                 return details
-    raise AssertionError("no answered call in time")
+        return None
+
+    return await aeventually(answered, timeout, "an answered call", every=0.2)
 
 
 async def _final(launcher, call_id: str, timeout: float = 10) -> dict:
     """A call's details once the launcher has seen it end."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def ended() -> dict | None:
         details = launcher.get(f"/calls/{call_id}").json()
-        if details["active"] is False:
-            return details
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{call_id} still active")
+        return details if details["active"] is False else None
+
+    return await aeventually(ended, timeout, f"{call_id} to end")
 
 
 def _workers(launcher) -> list[psutil.Process]:
     return psutil.Process(launcher.proc.pid).children()
 
 
-async def test_phone_call_runs_in_a_worker_process_with_the_calls_api(doubles, launcher_factory):
+async def test_phone_call_runs_in_a_worker_process_with_the_calls_api(
+    doubles, twilio_caller, launcher_factory
+):
     _prepare(doubles)
     launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="2")
     workers = {p.pid for p in _workers(launcher)}
     assert len(workers) == 2  # started and warmed before the launcher answered /healthz
     script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15), Wait(20)]
-    call = asyncio.create_task(_caller(doubles, launcher, "+15551230001").run(script))
+    call = asyncio.create_task(twilio_caller(launcher, from_number="+15551230001").run(script))
     details = await _answered(launcher)
     assert details["worker_pid"] in workers and details["worker_pid"] != launcher.proc.pid
     assert details["persona"] == "receptionist" and details["caller_number"] == "+15551230001"
@@ -90,7 +82,10 @@ async def test_phone_call_runs_in_a_worker_process_with_the_calls_api(doubles, l
     worker = [p.pid for p in _workers(launcher)].index(details["worker_pid"])
     assert f'switchboard_voice_to_voice_seconds_count{{worker="{worker}"}} 1.0' in metrics
     assert 'switchboard_calls_ended_total{reason="ended_by_api"} 1.0' in metrics
-    assert "Traceback" not in launcher.log()
+    log = launcher.log()
+    # The log is there: an empty one would pass the absence checks below.
+    assert f"call={details['call_id']}" in log, log[-3000:]
+    assert "Traceback" not in log
 
 
 def _streams_on(pid: int, port: int) -> set[int]:
@@ -102,12 +97,14 @@ def _streams_on(pid: int, port: int) -> set[int]:
     }
 
 
-async def test_a_phone_calls_media_never_passes_through_the_launcher(doubles, launcher_factory):
+async def test_a_phone_calls_media_never_passes_through_the_launcher(
+    doubles, twilio_caller, launcher_factory
+):
     _prepare(doubles)
     launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="1")
     port = int(launcher.base_url.rsplit(":", 1)[1])
     script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15), Wait(4)]
-    call = asyncio.create_task(_caller(doubles, launcher, "+15551230009").run(script))
+    call = asyncio.create_task(twilio_caller(launcher, from_number="+15551230009").run(script))
     details = await _answered(launcher)
     # The caller's media socket is held by the worker, and the launcher holds no socket of it:
     # the launcher cannot see a media frame, in either direction.
@@ -122,45 +119,46 @@ async def test_a_phone_calls_media_never_passes_through_the_launcher(doubles, la
     assert final["end_reason"] in ("caller_hung_up", "completed"), final["end_reason"]
 
 
-async def test_process_per_call_uses_a_fresh_warm_process_each_time(doubles, launcher_factory):
+async def test_process_per_call_uses_a_fresh_warm_process_each_time(
+    doubles, twilio_caller, launcher_factory
+):
     _prepare(doubles)
     launcher = launcher_factory(PROCESS_MODEL="process_per_call", PREWARMED_PROCESSES="1")
     used = []
     for number in ("+15551230002", "+15551230003"):
         script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15)]
-        call = asyncio.create_task(_caller(doubles, launcher, number).run(script))
+        call = asyncio.create_task(twilio_caller(launcher, from_number=number).run(script))
         details = await _answered(launcher)
         used.append(details["worker_pid"])
         result = await call
         assert result.bot_utterances, "the caller heard the bot"
-        for _ in range(100):  # the call's process exits once the call is over
-            if not psutil.pid_exists(details["worker_pid"]):
-                break
-            await asyncio.sleep(0.1)
-        assert not psutil.pid_exists(details["worker_pid"])
-        for _ in range(300):  # and a warm process is waiting for the next call
-            if launcher.get("/readyz").status_code == 200 and len(_workers(launcher)) == 1:
-                break
-            await asyncio.sleep(0.1)
+        pid = details["worker_pid"]
+        await aeventually(
+            lambda pid=pid: not psutil.pid_exists(pid), 10, "the call's process to exit"
+        )
+        await aeventually(
+            lambda: launcher.get("/readyz").status_code == 200 and len(_workers(launcher)) == 1,
+            timeout=30,
+            what="a warm process waiting for the next call",
+        )
     assert used[0] != used[1]
 
 
-async def test_a_crashed_worker_ends_only_its_own_calls(doubles, launcher_factory):
+async def test_a_crashed_worker_ends_only_its_own_calls(doubles, twilio_caller, launcher_factory):
     _prepare(doubles)
     launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="2")
     script = [WaitForBotSilence(timeout=15), Say(BOOKING), WaitForBotSilence(timeout=15), Wait(12)]
-    first = asyncio.create_task(_caller(doubles, launcher, "+15551230004").run(script))
+    first = asyncio.create_task(twilio_caller(launcher, from_number="+15551230004").run(script))
     one = await _answered(launcher)
-    second = asyncio.create_task(_caller(doubles, launcher, "+15551230005").run(script))
-    other = None
-    for _ in range(150):
-        other = next(
+    second = asyncio.create_task(twilio_caller(launcher, from_number="+15551230005").run(script))
+    other = await aeventually(
+        lambda: next(
             (c for c in launcher.get("/calls").json() if c["call_id"] != one["call_id"]), None
-        )
-        if other:
-            break
-        await asyncio.sleep(0.2)
-    assert other is not None
+        ),
+        timeout=30,
+        what="the second call",
+        every=0.2,
+    )
     two = await _answered(launcher, other["call_id"])
     assert two["worker_pid"] != one["worker_pid"]  # least busy worker took the second call
 
@@ -170,13 +168,12 @@ async def test_a_crashed_worker_ends_only_its_own_calls(doubles, launcher_factor
     assert crashed.duration_secs < survived.duration_secs
     assert survived.errors == [] and not survived.hung_up_by_bot  # the caller ended it
     await _final(launcher, one["call_id"])
-    for _ in range(300):  # the lost worker is replaced
-        if len(_workers(launcher)) == 2 and one["worker_pid"] not in {
-            p.pid for p in _workers(launcher)
-        }:
-            break
-        await asyncio.sleep(0.1)
-    assert len(_workers(launcher)) == 2
+
+    def replaced() -> bool:
+        pids = {p.pid for p in _workers(launcher)}
+        return len(pids) == 2 and one["worker_pid"] not in pids
+
+    await aeventually(replaced, 30, "the lost worker to be replaced")
 
 
 async def test_browser_offer_lands_in_a_worker_and_the_call_works(
@@ -204,7 +201,9 @@ async def test_browser_offer_lands_in_a_worker_and_the_call_works(
     assert details["transcript"][0]["role"] == "assistant"
 
 
-async def test_a_burst_of_calls_is_not_all_put_on_one_worker(doubles, launcher_factory):
+async def test_a_burst_of_calls_is_not_all_put_on_one_worker(
+    doubles, twilio_caller, launcher_factory
+):
     """Incident: calls dialled in one burst all went to the first worker (the others idled).
 
     The least-busy choice counted only calls already handed over, and a burst is picked before
@@ -215,16 +214,18 @@ async def test_a_burst_of_calls_is_not_all_put_on_one_worker(doubles, launcher_f
     launcher = launcher_factory(PROCESS_MODEL="workers", WORKERS="2")
     script = [WaitForBotSilence(timeout=20), Say(BOOKING), WaitForBotSilence(timeout=20)]
     numbers = [f"+1555123010{i}" for i in range(4)]
-    callers = [_caller(doubles, launcher, n) for n in numbers]
+    callers = [twilio_caller(launcher, from_number=n) for n in numbers]
     calls = asyncio.gather(*(c.run(script) for c in callers))
     pids: dict[str, int] = {}
-    deadline = time.monotonic() + 40
-    while len(pids) < len(numbers) and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
+
+    def every_call_on_a_worker() -> bool:
         for call in launcher.get("/calls").json():
             details = launcher.get(f"/calls/{call['call_id']}").json()
             if details.get("worker_pid"):
                 pids[call["call_id"]] = details["worker_pid"]
+        return len(pids) == len(numbers)
+
+    await aeventually(every_call_on_a_worker, 40, "every call of the burst on a worker", every=0.2)
     results = await calls
     assert all(r.errors == [] for r in results)
     assert len(pids) == len(numbers)

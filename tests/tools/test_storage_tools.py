@@ -7,18 +7,9 @@ import pytest
 from pipecat.services.llm_service import FunctionCallParams
 
 from config import Settings
-from storage.sqlite import SQLiteStorage
 from tools.calendar import BusinessHours, SlotUnavailableError, StorageCalendar
 from tools.messages import schedule_callback, take_message
 from tools.scheduling import book_appointment, check_availability
-
-
-@pytest.fixture
-async def storage(tmp_path):
-    store = SQLiteStorage(tmp_path / "tools.db")
-    await store.open()
-    yield store
-    await store.close()
 
 
 def _params(storage, results: list, settings: Settings | None = None) -> FunctionCallParams:

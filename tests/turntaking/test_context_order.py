@@ -29,6 +29,7 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.utils.time import time_now_iso8601
 
 from simulators.doubles.harness import run_pipeline
+from tests.eventually import aeventually
 from turntaking.context_order import ContextOrder, join_user_runs, put_bot_words_first
 from turntaking.decision import EndOfTurnPolicy
 from turntaking.end_of_turn import EndOfTurnStopStrategy
@@ -62,9 +63,10 @@ async def _say(worker, text: str) -> None:
 
 
 async def _requests(doubles, count: int) -> None:
-    async with asyncio.timeout(5):
-        while len(await doubles.client.allm_requests()) < count:
-            await asyncio.sleep(0.02)
+    async def arrived() -> bool:
+        return len(await doubles.client.allm_requests()) >= count
+
+    await aeventually(arrived, 5, f"{count} LLM requests", every=0.02)
 
 
 def _user_messages(request: dict) -> list[str]:

@@ -29,6 +29,7 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.utils.time import time_now_iso8601
 
 from simulators.doubles.harness import Collector, run_pipeline
+from tests.eventually import aeventually
 from turntaking.decision import EndOfTurnPolicy
 from turntaking.end_of_turn import EndOfTurnStopStrategy
 
@@ -68,9 +69,12 @@ def _line(doubles, early_reply: bool = True) -> tuple[LLMUserAggregator, OpenAIL
 
 async def _requests(doubles, count: int) -> list[str]:
     """The last user message of each LLM request, once ``count`` have arrived."""
-    async with asyncio.timeout(5):
-        while len(requests := await doubles.client.allm_requests()) < count:
-            await asyncio.sleep(0.02)
+
+    async def arrived() -> list | None:
+        requests = await doubles.client.allm_requests()
+        return requests if len(requests) >= count else None
+
+    requests = await aeventually(arrived, 5, f"{count} LLM requests", every=0.02)
     return [
         str([m for m in r["messages"] if m["role"] == "user"][-1]["content"]) for r in requests
     ]

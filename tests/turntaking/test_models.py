@@ -31,7 +31,6 @@ async def test_shared_vad_matches_pipecat_silero_chunk_for_chunk(rate, chunk_ms)
     assert VADState.SPEAKING in ours and ours[-1] == VADState.QUIET
 
 
-
 def _utterances(states: list[VADState]) -> list[tuple[int, int]]:
     """(chunk where SPEAKING began, chunk where QUIET came back) per utterance."""
     spans, start = [], None

@@ -1,10 +1,10 @@
 """The outbox delivery worker against a real HTTP receiver and real SQLite."""
 
-import asyncio
 from datetime import timedelta
 
 from config import Settings
 from storage.base import now
+from tests.eventually import aeventually
 from tests.webhooks.receiver import Receiver
 from webhooks.delivery import DeliveryWorker, backoff_secs
 from webhooks.outbox import enqueue
@@ -25,13 +25,6 @@ def _settings(url: str, **overrides) -> Settings:
     )
 
 
-async def _until(predicate, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
 async def test_failed_deliveries_are_retried_then_delivered_once_signed(storage):
     receiver = await Receiver(SECRET).start()
     receiver.fail_next = 2
@@ -46,7 +39,7 @@ async def test_failed_deliveries_are_retried_then_delivered_once_signed(storage)
         async def delivered():
             return bool(await storage.list_events(status="delivered"))
 
-        await _until(delivered)
+        await aeventually(delivered, 10, "the event delivered", every=0.05)
     finally:
         await worker.stop()
         await receiver.stop()
@@ -70,7 +63,7 @@ async def test_gives_up_after_max_attempts_with_the_last_error(storage):
         async def failed():
             return bool(await storage.list_events(status="failed"))
 
-        await _until(failed)
+        await aeventually(failed, 10, "the event given up as failed", every=0.05)
     finally:
         await worker.stop()
     [event] = await storage.list_events(status="failed")
