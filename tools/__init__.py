@@ -10,11 +10,11 @@ validation, errors as results, timing).
 from __future__ import annotations
 
 from config import Settings
+from tools.appointments import book_appointment, check_availability
 from tools.call_control import end_call
 from tools.client import DEVICE_TOOLS, client_spec
 from tools.email_tools import send_booking_confirmation, send_email
-from tools.messages import schedule_callback, send_to_voicemail, take_message
-from tools.scheduling import book_appointment, check_availability
+from tools.for_staff import schedule_callback, send_to_voicemail, take_message
 from tools.screenshot import SPEC as SCREENSHOT
 from tools.spec import ToolSpec, from_function
 from tools.transfer import transfer_call, transfer_immediate

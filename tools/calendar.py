@@ -4,7 +4,7 @@
 backed by the ``appointments`` table of our storage, with business hours and a slot length.
 Another calendar is another class with the same members: :class:`tools.google_calendar.
 GoogleCalendar` for tenants listed in ``GOOGLE_CALENDAR_TENANTS`` (chosen by
-``tools.scheduling.calendar_for``), or any object put in the call's resources under
+``tools.appointments.calendar_for``), or any object put in the call's resources under
 ``"calendar"``.
 """
 

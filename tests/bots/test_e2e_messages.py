@@ -12,7 +12,7 @@ from simulators.callers.listen import PhraseListener, normalize
 from simulators.callers.script import Say, WaitForBotSilence
 from storage.base import Message
 from storage.sqlite import SQLiteStorage
-from tools.messages import VOICEMAIL_PROMPT
+from tools.for_staff import VOICEMAIL_PROMPT
 
 CALLER_NUMBER = "+15005550006"
 VOICEMAIL_Q = "nobody can answer so i will leave a voicemail"

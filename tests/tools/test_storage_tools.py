@@ -7,9 +7,9 @@ import pytest
 from pipecat.services.llm_service import FunctionCallParams
 
 from config import Settings
+from tools.appointments import book_appointment, check_availability
 from tools.calendar import BusinessHours, SlotUnavailableError, StorageCalendar
-from tools.messages import schedule_callback, take_message
-from tools.scheduling import book_appointment, check_availability
+from tools.for_staff import schedule_callback, take_message
 
 
 def _params(storage, results: list, settings: Settings | None = None) -> FunctionCallParams:
