@@ -11,6 +11,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest  # noqa: E402
 
 from config import Settings  # noqa: E402
+from tests.slowest_first import slowest_first  # noqa: E402
 
 FAKE_KEYS = {
     "deepgram_api_key": "dg-test",
@@ -90,3 +91,8 @@ def launcher_factory(doubles):
     yield start
     for process in started:
         process.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Hand the longest test files to the workers first (see ``tests/slowest_first.py``)."""
+    slowest_first(items)
