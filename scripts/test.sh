@@ -5,9 +5,9 @@
 # TEST_WORKERS pytest-xdist workers (default 4), a file per worker at a time, the longest files
 # first (tests/slowest_first.py). With 2 workers the 2-core machine was only 25-58 % busy
 # (sampled from /proc/stat every 10 s), 61-66 % with 3, so more workers shorten the run without
-# starving the calls. Tests marked `serial` assert timings (latency stages within 20 ms, recall budget, playout gaps) or load the
-# whole machine (the security floods and fuzzing), and run afterwards on their own. With
-# arguments, pytest runs just those, serially.
+# starving the calls. Tests marked `serial` assert timings (latency stages within 20 ms, recall
+# budget, playout gaps) or load the whole machine (the security floods and fuzzing), and run
+# afterwards on their own. With arguments, pytest runs just those, serially.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 pytest=(uv run --frozen --offline pytest)
