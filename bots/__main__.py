@@ -13,9 +13,10 @@ import config.blas  # noqa: F401  (first: one BLAS thread before numpy loads)
 import argparse
 import asyncio
 import json
+import os
 import sys
+from pathlib import Path
 
-import uvicorn
 from pipecat.runner.types import LiveKitRunnerArguments
 
 from assembly.call import CallContext, new_call_id
@@ -79,14 +80,16 @@ async def _run_livekit(name: str, metadata: dict, settings: Settings) -> None:
 
 
 def _serve(name: str, settings: Settings) -> None:
-    # The one import above bots (pyproject.toml, the "server-on-top" contract's ignore_imports):
-    # this command serves the launcher app. Here, not at the top: the launcher costs ~3 s to
-    # import, which --list, local and livekit do not need.
-    import server
+    """Become the launcher (``server.py``, exactly as ``make run`` starts it) for ``name``.
 
-    settings = settings.model_copy(update={"default_persona": name})
-    print(f"Open http://localhost:{settings.port}/?persona={name}")
-    uvicorn.run(server.create_app(settings), host=settings.host, port=settings.port)
+    The process is replaced, not imported into: ``bots`` stays below ``server`` in the layers
+    (pyproject.toml), and the launcher runs with its own start-up (media hand-over to the
+    worker processes, draining on SIGTERM), which a bare ``uvicorn.run`` here would skip.
+    """
+    print(f"Open http://localhost:{settings.port}/?persona={name}", flush=True)
+    server = Path(__file__).resolve().parents[1] / "server.py"
+    env = {**os.environ, "DEFAULT_PERSONA": name}
+    os.execve(sys.executable, [sys.executable, str(server)], env)
 
 
 def main(argv: list[str] | None = None) -> int:

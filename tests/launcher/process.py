@@ -33,12 +33,18 @@ class LauncherProcess:
         env: Extra environment (the doubles' URLs and keys, settings under test).
         startup_timeout: Seconds to wait for ``/healthz``.
         cwd: Run the launcher of this checkout (default: this repository).
+        command: The arguments to ``python`` that start it (default ``server.py``).
     """
 
     def __init__(
-        self, env: dict[str, str], startup_timeout: float = 60.0, cwd: Path | None = None
+        self,
+        env: dict[str, str],
+        startup_timeout: float = 60.0,
+        cwd: Path | None = None,
+        command: tuple[str, ...] = ("server.py",),
     ) -> None:
         self.port = free_port()
+        self.command = command  # what python runs (e.g. ``-m bots coach --transport twilio``)
         self.cwd = cwd or REPO_ROOT  # another checkout's launcher (bench baselines)
         # Each launcher gets its own data directory (SQLite file, recordings) unless told one.
         self._data_dir = (
@@ -67,7 +73,7 @@ class LauncherProcess:
         """Start and wait until it answers ``/healthz``."""
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "server.py"],
+            [sys.executable, *self.command],
             cwd=self.cwd,
             env=self.env,
             stdout=log,
