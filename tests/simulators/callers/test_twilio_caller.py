@@ -159,7 +159,10 @@ async def test_barge_in_clear_and_buffered_playout():
     assert abs(g_mark.answered_at - g_mark.received_at - played / 2) < 0.12
     (barge,) = result.barge_ins
     assert barge.bot_speaking and barge.clear_latency_secs is not None
-    assert 0.04 <= barge.clear_latency_secs < 0.15, barge
+    # The fake bot clears after 3 caller frames (60 ms of audio). A caller catching up after a
+    # stall of its own sends them faster than real time (31.6 ms seen once in make test's serial
+    # phase), so the lower bound only proves the clear came after the barge-in began.
+    assert 0.02 <= barge.clear_latency_secs < 0.15, (barge, result.caller_stalls)
     interrupted = result.bot_utterances[1]
     assert interrupted.truncated_by_clear
     assert 0.78 <= barge.start - interrupted.start < 0.95  # ~after_bot_audio_secs into it
