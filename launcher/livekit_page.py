@@ -8,6 +8,12 @@ token. The page may add only the persona's declared metadata fields (the coach's
 and goal) that the token leaves open, as short strings. The answer holds a token for that one
 room, short-lived and without admin grants: the LiveKit API key stays in the launcher.
 
+In a fleet (``REDIS_URL``) the call is placed as ``/rooms`` places it (``launcher.room_placement``):
+the host with the most free slots runs the bot. When that is another host, the page's request goes
+to that host's ``/api/rooms`` (with the fleet's API key and the reserved call id), which checks the
+same session token (every host shares ``MEDIA_TOKEN_SECRET``) and answers the page's room and
+token; a full fleet is a 429.
+
 ``GET /static/{name}`` serves the page's scripts (LiveKit mode, client tools) and the vendored
 ``livekit-client`` (``static/vendor/README.md``): the page needs no CDN.
 """
@@ -19,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +35,7 @@ from launcher.admission import persona_or_404
 from launcher.client_limits import ClientLimits, check_rate
 from launcher.metrics import count_refusal
 from launcher.readiness import require_ready
+from launcher.room_placement import forwarded_by_host, placed_elsewhere
 from launcher.rooms_routes import check_admission, livekit_room
 from launcher.sessions import call_identity
 
@@ -70,11 +77,14 @@ def call_metadata(persona: Persona, asked: dict[str, str], signed: Any) -> dict[
 
 
 async def open_room(
-    request: Request, persona: Persona, identity: dict[str, Any], metadata: dict[str, Any]
+    request: Request,
+    persona: Persona,
+    identity: dict[str, Any],
+    metadata: dict[str, Any],
+    call_id: str,
 ) -> dict[str, Any]:
     """Make the room, the caller's token and the bot, as ``POST /rooms`` does."""
     started = time.perf_counter()
-    call_id = new_call_id()
     body = {"call_id": call_id, "metadata": metadata, "tenant": identity.get("tenant")}
     body.update({k: identity[k] for k in ("user_id", "user_name") if identity.get(k)})
     answer = await livekit_room(
@@ -91,9 +101,11 @@ async def open_room(
     return {**answer, "start_latency_ms": latency_ms}
 
 
-@router.post("/api/rooms")
-async def browser_room(body: BrowserRoomBody, request: Request) -> dict[str, Any]:
+@router.post("/api/rooms", response_model=None)
+async def browser_room(body: BrowserRoomBody, request: Request) -> dict[str, Any] | JSONResponse:
     """A LiveKit room, a token for this browser, and the persona's bot in the room.
+
+    In a fleet the bot runs on the host with the most free slots; the answer is the same.
 
     Returns:
         ``{call_id, room, url, token, transport, persona, start_latency_ms}``.
@@ -101,19 +113,26 @@ async def browser_room(body: BrowserRoomBody, request: Request) -> dict[str, Any
     Raises:
         HTTPException: 401 bad session token, 403 no session where one is needed (production)
             or another persona than the session's, 404 unknown persona, 422 metadata the
-            persona does not read, 429 over the client's rate or the launcher is full, 503
-            LiveKit is not configured or the persona cannot run, 502 LiveKit refused.
+            persona does not read, 429 over the client's rate or the launcher (the fleet) is
+            full, 503 LiveKit is not configured or the persona cannot run, 502 LiveKit refused
+            or the fleet's chosen host could not be reached.
     """
-    limits: ClientLimits = request.app.state.client_limits
-    check_rate(limits.offers, request)
+    forwarded = await forwarded_by_host(request)  # the call id another host reserved here
+    if forwarded is None:  # a forwarded request was counted there (its client here: that host)
+        limits: ClientLimits = request.app.state.client_limits
+        check_rate(limits.offers, request)
     identity = call_identity(request, {"persona": body.persona, "session": body.session})
     name = identity.get("persona") or request.app.state.settings.default_persona
     persona = persona_or_404(str(name))
     metadata = call_metadata(persona, body.metadata, identity.get("metadata"))
     try:
         require_ready(request.app, persona)
+        call_id = forwarded or new_call_id()
+        elsewhere = await placed_elsewhere(request, call_id, "/api/rooms")
+        if elsewhere is not None:
+            return elsewhere
         check_admission(request.app.state.runner)
-        return await open_room(request, persona, identity, metadata)
+        return await open_room(request, persona, identity, metadata, call_id)
     except HTTPException as exc:
         if exc.status_code in (429, 503):
             reason = "full" if exc.status_code == 429 else "not_ready"

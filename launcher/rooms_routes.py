@@ -278,7 +278,7 @@ async def create_room(req: RoomRequest, request: Request) -> dict[str, Any] | JS
     try:
         require_ready(request.app, persona)
         call_id = forwarded_call_id(request) or new_call_id()
-        elsewhere = await placed_elsewhere(request, call_id)  # a fleet: maybe another host's
+        elsewhere = await placed_elsewhere(request, call_id, "/rooms")  # a fleet: maybe elsewhere
         if elsewhere is not None:
             return elsewhere
         check_admission(request.app.state.runner)
