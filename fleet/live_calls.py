@@ -1,8 +1,10 @@
 """Which calls each host is running, kept in Redis so they outlive the host.
 
 * ``sb:calls:<host id>``: hash call id → JSON (persona, transport, tenant, numbers, the
-  carrier's call id). A host adds a call when it starts and removes it when it ends; the hash
-  has no TTL, so when a host dies mid-call its entries are still there.
+  carrier's call id, the room's name for LiveKit and Daily calls). A host adds a call when it
+  starts and removes it when it ends; the hash has no TTL, so when a host dies mid-call its
+  entries are still there. A room's name is all a rescuer needs: the new host asks the room's
+  provider for a token (and Daily for the room's URL).
 
 A host whose heartbeat key (``sb:host:<id>``) has lapsed but whose calls hash is not empty died
 with calls on it. :func:`claim_orphans` hands those calls to exactly one claimant: the Lua

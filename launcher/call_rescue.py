@@ -7,7 +7,8 @@ call) and reserves a slot for each on the host with the most room.
 * A Twilio call is updated over Twilio's REST API with TwiML that streams it to that host,
   marked ``resumed_from``. Meanwhile Twilio holds the line on the ``<Pause>`` that follows every
   fleet stream (``launcher.twilio_routes.twiml_stream``).
-* A LiveKit room call: that host is asked to join the same room (``launcher.fleet_rooms``).
+* A LiveKit or Daily room call: that host is asked to join the same room with a token of its
+  own (``launcher.fleet_rooms``).
 
 The new host rebuilds the conversation from the stored turns, apologises and carries on
 (``plugins.transcript_store``).
@@ -29,6 +30,7 @@ from transports.kinds import TransportKind
 from transports.twilio_rest import TwilioRestError, update_call_twiml
 
 RESCUE_TIMEOUT_SECS = 5.0
+ROOM_TRANSPORTS = (TransportKind.LIVEKIT, TransportKind.DAILY)  # re-joined by the new host
 NO_ROOM = "Sorry, we lost the line and have no free agent to continue. Please call again. Goodbye."
 
 
@@ -85,17 +87,18 @@ class CallRescuer:
         transport, call_sid, room = (
             entry.get(k) for k in ("transport", "provider_call_id", "room")
         )
-        if not (transport == TransportKind.TWILIO and call_sid) and not (
-            transport == TransportKind.LIVEKIT and room
-        ):
+        in_room = transport in ROOM_TRANSPORTS and bool(room)
+        if not (transport == TransportKind.TWILIO and call_sid) and not in_room:
             logger.error(
                 f"[{call_id}] fleet: a {transport} call of {host_id} cannot be moved "
-                "(Twilio and LiveKit calls are)"
+                "(Twilio, LiveKit and Daily calls are)"
             )
             return False
         slot = await self._registry.reserve(call_id)
-        if transport == TransportKind.LIVEKIT:
-            moved = slot is not None and await self._rejoin(slot, host_id, call_id, str(room))
+        if in_room:
+            moved = slot is not None and await self._rejoin(
+                slot, host_id, call_id, str(transport), str(room)
+            )
         else:
             moved = await self._redirect(slot, host_id, call_id, str(call_sid), entry)
         where = f"host {slot.host_id}" if slot is not None else "nowhere (the fleet is full)"
@@ -137,12 +140,16 @@ class CallRescuer:
             return False
         return slot is not None
 
-    async def _rejoin(self, slot: HostSlot, host_id: str, call_id: str, room: str) -> bool:
-        """Ask the new host to join the LiveKit room of the call in place of the dead one."""
+    async def _rejoin(
+        self, slot: HostSlot, host_id: str, call_id: str, transport: str, room: str
+    ) -> bool:
+        """Ask the new host to join the call's (LiveKit or Daily) room in place of the dead one."""
         peers = self._app.state.peers
-        body = {"call_id": call_id, "room": room, "resumed_from": host_id}
+        body = {"call_id": call_id, "room": room, "resumed_from": host_id, "transport": transport}
         answer = await peers.ask(slot.host_id, slot.url, "POST", "/fleet/rooms/rejoin", body)
         if answer.response is None or not answer.response.is_success:
-            logger.error(f"[{call_id}] fleet: host {slot.host_id} would not re-join room {room}")
+            logger.error(
+                f"[{call_id}] fleet: host {slot.host_id} would not re-join {transport} room {room}"
+            )
             return False
         return True

@@ -68,7 +68,7 @@ class RoomRequest(BaseModel):
 
 @dataclass
 class RoomCalls:
-    """Which call serves which LiveKit room, so that a room never gets a second bot."""
+    """Which call serves which room (LiveKit or Daily), so that a room never gets a second bot."""
 
     calls: dict[str, str] = field(default_factory=dict)
     starting: set[str] = field(default_factory=set)
@@ -221,13 +221,27 @@ async def livekit_room(
     }
 
 
+def daily_or_503(app: FastAPI) -> DailyRooms:
+    """The Daily account, or a 503 naming the missing variable."""
+    try:
+        return DailyRooms.from_settings(app.state.settings)
+    except MissingKeyError as exc:
+        raise HTTPException(status_code=503, detail=f"{exc}; Daily rooms are off") from None
+
+
+async def start_daily_bot(
+    app: FastAPI, persona: Persona, room: str, url: str, token: str, body: dict[str, Any]
+) -> ActiveCall:
+    """Start a bot in the Daily room ``room`` (at ``url``) with its owner token."""
+    with room_calls(app).starting_call(room, body["call_id"]):
+        args = DailyRunnerArguments(room_url=url, token=token, body=body)
+        return await start_bot(app, persona, args)
+
+
 async def _daily_room(
     app: FastAPI, req: RoomRequest, persona: Persona, call_id: str, started: float
 ) -> dict[str, Any]:
-    try:
-        daily = DailyRooms.from_settings(app.state.settings)
-    except MissingKeyError as exc:
-        raise HTTPException(status_code=503, detail=f"{exc}; Daily rooms are off") from None
+    daily = daily_or_503(app)
     try:
         room = await daily.open_room(
             call_id, user_id=req.user.id or f"user-{call_id}", user_name=req.user.name or "Caller"
@@ -235,11 +249,9 @@ async def _daily_room(
     except Exception as exc:  # DailyRESTHelper raises bare Exceptions carrying Daily's answer
         logger.error(f"[{call_id}] Daily room failed: {exc}")
         raise HTTPException(status_code=502, detail=f"Daily refused the room: {exc}") from None
-    args = DailyRunnerArguments(
-        room_url=room.url, token=room.bot_token, body=_bot_body(call_id, req)
-    )
+    body = _bot_body(call_id, req)
     try:
-        active = await start_bot(app, persona, args)
+        active = await start_daily_bot(app, persona, room.name, room.url, room.bot_token, body)
     except BaseException:
         await _quietly(daily.delete_room(room.name), call_id)
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -103,16 +104,50 @@ class DailyRooms:
                     exp=now + USER_TOKEN_TTL_SECS,
                 ),
             )
-            bot_token = await self._meeting_token(
-                session,
-                DailyMeetingTokenProperties(
-                    room_name=room.name,
-                    user_name="Switchboard bot",
-                    is_owner=True,
-                    exp=now + BOT_TOKEN_TTL_SECS,
-                ),
-            )
+            bot_token = await self._bot_token(session, room.name)
         return DailyRoom(name=room.name, url=room.url, user_token=user_token, bot_token=bot_token)
+
+    async def rejoin_room(self, name: str) -> tuple[str, str]:
+        """The URL of an existing room and a new bot token for it (a call moving hosts).
+
+        Args:
+            name: The room's name (as the call's row and the fleet's record of it hold it).
+
+        Returns:
+            ``(url, bot_token)``: the room's URL as Daily has it, and a bot (owner) token
+            minted as :meth:`open_room` mints one.
+
+        Raises:
+            RuntimeError: The room is gone, or Daily refused the token (Daily's answer).
+            aiohttp.ClientError: Daily is unreachable.
+        """
+        async with aiohttp.ClientSession() as session:
+            url, token = await asyncio.gather(
+                self._room_url(session, name), self._bot_token(session, name)
+            )
+        return url, token
+
+    async def _room_url(self, session: aiohttp.ClientSession, name: str) -> str:
+        """The URL of the room named ``name`` (``GET /rooms/<name>``)."""
+        async with session.get(
+            f"{self.api_url}/rooms/{name}", headers={"Authorization": f"Bearer {self.api_key}"}
+        ) as response:
+            if response.status != 200:
+                text = await response.text()
+                raise RuntimeError(f"Daily room {name} lookup failed ({response.status}): {text}")
+            return (await response.json())["url"]
+
+    async def _bot_token(self, session: aiohttp.ClientSession, room_name: str) -> str:
+        """The bot's meeting token for ``room_name``: owner, lasting the call."""
+        return await self._meeting_token(
+            session,
+            DailyMeetingTokenProperties(
+                room_name=room_name,
+                user_name="Switchboard bot",
+                is_owner=True,
+                exp=int(time.time()) + BOT_TOKEN_TTL_SECS,
+            ),
+        )
 
     async def _meeting_token(
         self, session: aiohttp.ClientSession, properties: DailyMeetingTokenProperties

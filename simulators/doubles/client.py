@@ -157,6 +157,10 @@ class DoublesClient:
         """Rooms held by the Daily double."""
         return self._call("GET", "daily/rooms")["rooms"]
 
+    def daily_tokens(self) -> list[dict[str, Any]]:
+        """Meeting tokens minted by the Daily double (room, is_owner, user_id, user_name, at)."""
+        return self._call("GET", "daily/tokens")
+
     def resend(self) -> dict[str, Any]:
         """The Resend double's sent ``emails`` and every request (``requests``)."""
         return self._call("GET", "resend")
@@ -245,6 +249,10 @@ class DoublesClient:
     async def adaily_rooms(self) -> list[dict[str, Any]]:
         """Async :meth:`daily_rooms`."""
         return (await self._acall("GET", "daily/rooms"))["rooms"]
+
+    async def adaily_tokens(self) -> list[dict[str, Any]]:
+        """Async :meth:`daily_tokens`."""
+        return await self._acall("GET", "daily/tokens")
 
     async def astats(self) -> dict[str, Any]:
         """Async :meth:`stats`."""

@@ -183,6 +183,7 @@ class DoublesState:
         self.livekit_joins: list[dict[str, Any]] = []
         self.livekit_sip_transfers: list[dict[str, Any]] = []  # SIP.TransferSIPParticipant
         self.daily_rooms: dict[str, dict[str, Any]] = {}
+        self.daily_tokens: list[dict[str, Any]] = []  # meeting tokens minted (room, owner...)
         self.transcripts: list[dict[str, Any]] = []
         self.tts_requests: list[dict[str, Any]] = []  # which voice each TTS stream asked for
         # Armed mid-reply drops: service -> {"code", "reason", "after_audio", "after_context"}.
@@ -313,6 +314,7 @@ class DoublesState:
         self.livekit_sip_transfers.clear()
         self.livekit_joins.clear()
         self.daily_rooms.clear()
+        self.daily_tokens.clear()
         self.transcripts.clear()
         self.tts_requests.clear()
         self.armed_drops.clear()

@@ -170,6 +170,11 @@ async def daily_rooms(request: web.Request) -> web.Response:
     return web.json_response({"rooms": list(request.app["state"].daily_rooms.values())})
 
 
+async def daily_tokens(request: web.Request) -> web.Response:
+    """``GET /_doubles/daily/tokens``: meeting tokens minted (room, owner, user, time)."""
+    return web.json_response(request.app["state"].daily_tokens)
+
+
 async def stats(request: web.Request) -> web.Response:
     """``GET /_doubles/stats``: open sockets per service and counters."""
     return web.json_response(request.app["state"].stats())
@@ -240,6 +245,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/_doubles/livekit/rooms", livekit_rooms)
     r.add_get("/_doubles/livekit/joins", livekit_joins)
     r.add_get("/_doubles/daily/rooms", daily_rooms)
+    r.add_get("/_doubles/daily/tokens", daily_tokens)
     r.add_get("/_doubles/stats", stats)
     r.add_post("/_doubles/reset", reset)
     r.add_post("/_doubles/drop/{service}", drop)

@@ -91,7 +91,7 @@ async def delete_room(request: web.Request) -> web.Response:
 
 
 async def meeting_token(request: web.Request) -> web.Response:
-    """``POST /v1/meeting-tokens``: a signed JWT carrying the properties."""
+    """``POST /v1/meeting-tokens``: a signed JWT carrying the properties (each one recorded)."""
     if (error := _auth_error(request)) is not None:
         return error
     state = request.app["state"]
@@ -105,6 +105,15 @@ async def meeting_token(request: web.Request) -> web.Response:
     if props.get("exp"):
         claims["exp"] = int(props["exp"])
     token = jwt.encode(claims, state.creds.daily_key, algorithm="HS256")
+    state.daily_tokens.append(
+        {
+            "room": room,
+            "is_owner": claims["o"],
+            "user_id": props.get("user_id"),
+            "user_name": props.get("user_name"),
+            "at": time.time(),
+        }
+    )
     return web.json_response({"token": token})
 
 

@@ -5,6 +5,11 @@ runs on host b; after a turn, b is killed with SIGKILL. Twilio (the simulated ca
 REST double) holds the line on the fleet TwiML's ``<Pause>``; host a notices b's lapsed
 heartbeat, redirects the call over REST to itself, rebuilds the conversation from the stored
 turns, apologises and answers the next turn with the whole conversation in the LLM request.
+
+Room calls (LiveKit, Daily) are re-joined instead: the new host's bot joins the same room. The
+Daily double is REST only (rooms, meeting tokens): a bot's join of its room URL never connects,
+so no audio flows on a Daily call here. Its test stores the conversation so far as the dead
+host's bot would have, and checks what the new host's bot starts from (``GET /calls/{id}``).
 """
 
 import asyncio
@@ -22,6 +27,7 @@ from simulators.callers.script import Say, Wait, WaitForBotSilence
 from simulators.callers.twilio import TwilioCaller
 from simulators.callers.twilio_redirect import next_twiml
 from simulators.callers.twiml import fetch_twiml, random_sid, voice_webhook_form
+from storage.base import TranscriptTurn
 from storage.sqlite import SQLiteStorage
 from tests.bots.scenario import BOOKING
 from tests.eventually import aeventually
@@ -180,6 +186,79 @@ async def test_room_call_is_started_on_the_chosen_host_and_rejoined_after_a_cras
 
         row = await aeventually(moved, 5, "the row to show the new host")
         assert row.metadata["hosts"] == ["b", "a"], row
+        assert row.metadata["scenario"] == "salary talk" and row.caller_key == "u-7"
+    finally:
+        await storage.close()
+        data.cleanup()
+
+
+async def _daily_tokens(doubles, room: str) -> list[dict]:
+    return [t for t in await doubles.client.adaily_tokens() if t["room"] == room]
+
+
+async def test_daily_room_call_is_rejoined_with_its_turns_after_a_crash(
+    doubles, launcher_factory, redis_url
+):
+    data = tempfile.TemporaryDirectory(prefix="sb-fleet-data-")
+    a = _host(launcher_factory, redis_url, data.name, "a", 2)
+    b = _host(launcher_factory, redis_url, data.name, "b", 5)  # more room: the call goes there
+    body = {
+        "persona": "coach",
+        "transport": "daily",
+        "metadata": {"scenario": "salary talk"},
+        "user": {"id": "u-7"},
+    }
+    async with httpx.AsyncClient(timeout=30) as http:
+        answer = await http.post(f"{a.base_url}/rooms", json=body)  # asked of host a
+    assert answer.status_code == 200, answer.text
+    call_id, room, url = (answer.json()[k] for k in ("call_id", "room", "url"))
+    on_b = [c for c in _local_calls(b) if c["call_id"] == call_id]
+    assert on_b and on_b[0]["active"] and on_b[0]["transport"] == "daily", _local_calls(b)
+    assert not [c for c in _local_calls(a) if c["call_id"] == call_id]
+    await aeventually(lambda: f"Joining {url}" in b.log(), 10, "b's bot to join the room")
+
+    storage = SQLiteStorage(os.path.join(data.name, "switchboard.db"))
+    await storage.open()
+    try:
+        await aeventually(lambda: storage.get_call(call_id), 5, "b to store the call row")
+        # The conversation so far, stored turn by turn as b's bot would have stored it.
+        said = [("user", "I'd like to book an appointment"), ("assistant", FIRST_REPLY)]
+        for seq, (role, text) in enumerate(said, start=1):
+            turn = TranscriptTurn(call_id=call_id, seq=seq, role=role, text=text)
+            await storage.add_turn(turn)
+        before = await _daily_tokens(doubles, room)  # the caller's and b's bot's
+        assert sorted(t["is_owner"] for t in before) == [False, True], before
+
+        os.kill(b.proc.pid, signal.SIGKILL)
+        killed = time.monotonic()
+
+        async def rejoined_on_a() -> list | None:
+            tokens = await _daily_tokens(doubles, room)
+            on_a = any(c["call_id"] == call_id and c["active"] for c in _local_calls(a))
+            return tokens if len(tokens) > len(before) and on_a else None
+
+        tokens = await aeventually(rejoined_on_a, 10, "a host to re-join the Daily room")
+        rejoined = time.monotonic() - killed
+        logger.info(f"the Daily room call was re-joined {rejoined:.2f}s after its host was killed")
+        assert rejoined <= 3.0
+        new = tokens[len(before) :]  # a bot's owner token for the same room, no caller token
+        assert [(t["is_owner"], t["user_id"]) for t in new] == [(True, None)], new
+        await aeventually(lambda: f"Joining {url}" in a.log(), 5, "a's bot to join the room")
+
+        # a's bot starts from the stored turns (the context its first LLM request would carry).
+        details = a.get(f"/calls/{call_id}", headers={HOP_HEADER: "test"}).json()
+        assert details["transport"] == "daily" and details["room"] == room, details
+        restored = [(t["role"], t["text"]) for t in details["transcript"]]
+        assert restored[-len(said) :] == said, restored
+        assert f"moved here from b: {len(said)} turns restored" in a.log()
+
+        async def moved():
+            row = await storage.get_call(call_id)
+            return row if row is not None and "hosts" in row.metadata else None
+
+        row = await aeventually(moved, 5, "the row to show the new host")
+        assert row.metadata["hosts"] == ["b", "a"], row
+        assert row.room == room and row.transport == "daily"
         assert row.metadata["scenario"] == "salary talk" and row.caller_key == "u-7"
     finally:
         await storage.close()
