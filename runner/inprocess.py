@@ -19,6 +19,7 @@ from calls.end_reason import EndReason
 from config import Settings
 from providers import preload as preload_providers
 from runner.base import ActiveCall
+from runner.heap import freeze_startup_heap
 from runner.registry import CallRegistry
 from runner.tenant import apply_tenant_config
 from runner.webrtc_offers import LocalOffers
@@ -49,6 +50,7 @@ class InProcessRunner(CallRegistry):
         preload_providers()
         preload_transports()
         warm_call_path(self._settings, PERSONAS.values())
+        freeze_startup_heap()  # last: the warm-up's survivors are start-up objects too
 
     def hand_over(self, call_id: str, fd: int, head: bytes) -> bool:
         """Calls run in this process: the launcher serves their media streams itself."""
