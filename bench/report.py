@@ -116,7 +116,8 @@ def format_calls_summary(data: dict[str, Any]) -> str:
         f"  formula: {data['overhead_formula']}",
         f"  here: provider latency p50 {_fmt(callers['provider_latency_secs']['p50'], 'ms')}, "
         f"turn-detection wait {_fmt(data['vad_stop_secs'], 'ms')}",
-        f"first greeting        {_pair(callers['first_greeting_secs'])}",
+        f"first greeting        {_pair(callers['first_greeting_secs'])} (voiced); "
+        f"its first byte {_pair(callers['first_greeting_byte_secs'])}",
         "where turns went      voice end -> STT final "
         f"{_pair(s['stages']['voice_end_to_stt_final_secs'])}",
         "                      voice end -> LLM request "

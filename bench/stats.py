@@ -80,6 +80,7 @@ def caller_summary(
     rows = turn_rows(outcomes, profile, vad_stop_secs)
     results = [o.result for o in outcomes if o.result is not None and o.result.connected]
     greetings = [r.time_to_first_audio_secs for r in results if r.time_to_first_audio_secs]
+    first_bytes = [r.time_to_first_bot_byte_secs for r in results if r.time_to_first_bot_byte_secs]
     failures = {o.index: o.failure for o in outcomes if o.failure}
     per_call_max_gap = [r.max_gap_secs for r in results]
     gappy = [r for r in results if r.gaps_over_threshold > 0]
@@ -96,6 +97,7 @@ def caller_summary(
             for i in sorted({r["turn"] for r in rows})
         },
         "first_greeting_secs": spread(greetings),
+        "first_greeting_byte_secs": spread(first_bytes),
         "gaps": {
             "threshold_secs": gap_threshold_secs,
             "max_gap_secs": round(max(per_call_max_gap, default=0.0), 4),

@@ -32,6 +32,7 @@ from assembly.persona import Persona
 from calls.end_reason import EndReason
 from config import Settings
 from runner.base import ActiveCall, CallRefused
+from runner.heap import freeze_startup_heap
 from runner.pool_offers import OfferForwarding
 from runner.registry import CallRegistry
 from runner.stream_handovers import StreamHandovers
@@ -81,6 +82,7 @@ class WorkerPoolRunner(OfferForwarding, CallRegistry):
     async def open(self) -> None:
         """Start the workers (the launcher's start-up waits for them), then watch them."""
         await asyncio.gather(*(self._spawn() for _ in range(self._size)))
+        freeze_startup_heap()  # the launcher's own start-up: its full collections stay short
         self._supervisor = asyncio.create_task(self._supervise())
 
     async def _supervise(self, every: float = 0.5) -> None:

@@ -131,7 +131,8 @@ class CallResult:
     hung_up_by_bot: bool = False
     close_code: int | None = None
     close_reason: str = ""
-    time_to_first_audio_secs: float | None = None
+    time_to_first_audio_secs: float | None = None  # the first voiced bot audio played
+    time_to_first_bot_byte_secs: float | None = None  # the first bot audio, voiced or not
     turns: list[CallerTurn] = field(default_factory=list)
     bot_utterances: list[BotUtterance] = field(default_factory=list)
     barge_ins: list[BargeInMetrics] = field(default_factory=list)
@@ -185,6 +186,8 @@ class CallResult:
             )
         utts = self.bot_utterances
         self.time_to_first_audio_secs = utts[0].start if utts else None
+        first = model.chunks[0].arrival if model.chunks else None
+        self.time_to_first_bot_byte_secs = None if first is None else round(first, 4)
         gaps = [d for u in utts for _, d in u.gaps]
         self.max_gap_secs = round(max(gaps, default=0.0), 4)
         self.gaps_over_threshold = sum(d > self.gap_threshold_secs for d in gaps)
@@ -209,7 +212,8 @@ class CallResult:
             for k in (
                 "call_sid", "stream_sid", "account_sid", "ws_url", "custom_parameters",
                 "rejected", "rejected_text", "connected", "duration_secs", "hung_up_by_bot",
-                "close_code", "close_reason", "time_to_first_audio_secs", "gap_threshold_secs",
+                "close_code", "close_reason", "time_to_first_audio_secs",
+                "time_to_first_bot_byte_secs", "gap_threshold_secs",
                 "max_gap_secs", "gaps_over_threshold", "clears", "sent_media", "received_media",
                 "bot_audio_received_secs", "errors",
             )

@@ -117,6 +117,9 @@ async def test_webhook_turn_latency_gaps_and_marks(listener):
 
     greeting, reply = result.bot_utterances
     assert abs(result.time_to_first_audio_secs - 0.3) < 0.05
+    # The greeting's first byte arrives 0.3 s after start too, and never after its voice.
+    assert abs(result.time_to_first_bot_byte_secs - 0.3) < 0.05
+    assert result.time_to_first_bot_byte_secs <= result.time_to_first_audio_secs
     assert greeting.max_gap_secs < 0.06  # the 0.1 s lead absorbs scheduling jitter
     (v2v,) = result.voice_to_voice_secs
     assert abs(v2v - (0.3 + 0.4)) < 0.06, v2v
