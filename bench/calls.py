@@ -11,6 +11,7 @@ from typing import Any
 from tqdm import tqdm
 
 from bench import scenario
+from bench.gc_pause import no_collector_pauses
 from bench.prom import ACTIVE_CALLS, parse_metrics
 from bench.stack import Stack
 from simulators.callers.result import CallResult
@@ -130,7 +131,8 @@ async def run_concurrent(
 
     refresher = asyncio.create_task(refresh())
     try:
-        return list(await asyncio.gather(*(ramped(i) for i in range(calls))))
+        with no_collector_pauses():
+            return list(await asyncio.gather(*(ramped(i) for i in range(calls))))
     finally:
         refresher.cancel()
         await asyncio.gather(refresher, return_exceptions=True)

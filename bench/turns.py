@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tqdm import tqdm
 
 from bench.calls import wait_idle
+from bench.gc_pause import no_collector_pauses
 from bench.report import write_json
 from bench.stack import Stack, running_stack
 from bench.stages import mono_to_wall
@@ -125,7 +126,8 @@ async def _level(stack: Stack, calls: int, plan: list[TurnSpec]) -> dict[str, An
     bar = tqdm(total=total, unit="turn", desc=f"{calls} concurrent calls", dynamic_ncols=True)
     started = time.monotonic()
     try:
-        per_lane = await asyncio.gather(*(_lane(stack, lane, bar) for lane in plan_lanes))
+        with no_collector_pauses():
+            per_lane = await asyncio.gather(*(_lane(stack, lane, bar) for lane in plan_lanes))
     finally:
         bar.close()
     wall = time.monotonic() - started
