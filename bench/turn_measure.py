@@ -68,6 +68,7 @@ def measure_call(
     profile: dict[str, Any],
     llm_requests: list[dict[str, Any]],
     wall_offset: float,
+    finals: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per measured turn of a call.
 
@@ -77,11 +78,13 @@ def measure_call(
         profile: The doubles' latency profile.
         llm_requests: Every request the LLM double received (for early answers).
         wall_offset: Add to a monotonic time to get wall time (``bench.stages.mono_to_wall``).
+        finals: Every final transcript the STT double sent (for the stages of a turn).
 
     Returns:
         Rows (dicts) with ``kind``, ``voice``, ``item`` and the kind's figures.
     """
     turns = {t.index: t for t in result.turns}
+    finals = finals or []
     calibrated: float | None = None
     rows: list[dict[str, Any]] = []
     for index, spec, role in roles:
@@ -96,6 +99,7 @@ def measure_call(
             row["heard_secs"] = calibrated
         elif spec.kind == "complete":
             row.update(_complete(turn, profile))
+            row.update(_stages(result, turn, spec, llm_requests, finals, wall_offset))
         elif spec.kind == "pause":
             row.update(_pause(result, turn, spec, llm_requests, wall_offset))
         elif spec.kind == "backchannel":
@@ -114,6 +118,28 @@ def _complete(turn, profile: dict[str, Any]) -> dict[str, Any]:
         "v2v_secs": v2v,
         "provider_secs": round(provider, 3),
         "wait_secs": None if v2v is None else round(v2v - provider, 3),
+    }
+
+
+def _stages(result, turn, spec: TurnSpec, requests, finals, wall_offset: float) -> dict[str, Any]:
+    """Seconds from the caller's voice end to the STT double's final and to the LLM request.
+
+    The first final (or request) after the voice ended that holds the utterance's last words.
+    """
+    end = result.t0_monotonic + turn.end + wall_offset
+    last = _norm(spec.item.chunks[-1])
+
+    def first(records: list[dict[str, Any]], text) -> float | None:
+        times = [float(r["time"]) for r in records if r["time"] >= end - 0.05 and last in text(r)]
+        return round(min(times) - end, 4) if times else None
+
+    def asked(r: dict[str, Any]) -> str:
+        users = [m for m in r["messages"] if m.get("role") == "user"]
+        return _norm(str(users[-1]["content"])) if users else ""
+
+    return {
+        "final_secs": first(finals, lambda r: _norm(r.get("text", ""))),
+        "ask_secs": first(requests, asked),
     }
 
 

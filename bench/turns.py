@@ -44,10 +44,11 @@ from simulators.doubles.client import DoublesClient
 TURNS_PROFILE = {
     "stt_mode": "exact",
     "stt_final_ms": 50,
-    # The STT endpoints on its own, before the VAD's 0.2 s stop, as Deepgram does (its default
-    # is 10 ms of silence, which Pipecat leaves in place; the double's own default is 300 ms).
-    # 100 ms, not 10: below ~50 ms the exact-text double loses words of some turns.
-    "stt_endpointing_ms": 100,
+    # The STT endpoints on its own, before the VAD's 0.2 s stop, as Deepgram does: its default
+    # is 10 ms of silence after the words, which Pipecat leaves in place (the double's own
+    # default is 300 ms). The double ends a segment that soon only where it knows the words
+    # ended (simulators/doubles/segmenter.py).
+    "stt_endpointing_ms": 10,
     "llm_first_token_ms": 300,
     "tts_first_byte_ms": 150,
 }
@@ -109,7 +110,9 @@ async def _lane(stack: Stack, calls: list[list[TurnSpec]], bar: tqdm) -> list[di
             bar.update(len(specs))
             continue
         requests = await stack.client.allm_requests()
-        for row in measure_call(result, roles, stack.profile, requests, mono_to_wall()):
+        finals = await stack.client.astt_transcripts()
+        measured = measure_call(result, roles, stack.profile, requests, mono_to_wall(), finals)
+        for row in measured:
             row["call_secs"] = round(time.monotonic() - started, 1)
             rows.append(row)
         if result.errors or not result.connected or result.hung_up_by_bot:

@@ -177,6 +177,32 @@ class ExactRecognizer:
         endpoint: bool = False,
     ) -> Hypothesis:
         """Blocking :meth:`decode` (counts CPU time per decode)."""
+        return self._decode(pcm, rate, final, stream, start, endpoint)[0]
+
+    async def interim(self, pcm: np.ndarray, rate: int) -> tuple[Hypothesis, float | None]:
+        """Decode speech still going on, and tell where its speech run will end.
+
+        Args:
+            pcm: The samples of the segment so far.
+            rate: Their sample rate.
+
+        Returns:
+            ``(hypothesis, run_end)``: the words that already ended, and the end of the
+            registered speech run being spoken (its last frame loud enough for the segmenter),
+            in seconds from the first sample; None when the audio was not located.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._decode, pcm, rate, False)
+
+    def _decode(
+        self,
+        pcm: np.ndarray,
+        rate: int,
+        final: bool = True,
+        stream: ExactStream | None = None,
+        start: float = 0.0,
+        endpoint: bool = False,
+    ) -> tuple[Hypothesis, float | None]:
         started = time.thread_time()
         pcm = np.asarray(pcm, dtype=np.int16)
         duration = len(pcm) / rate
@@ -186,6 +212,7 @@ class ExactRecognizer:
             found, words = self._locate(pcm, rate, final)
             shift = found.shift
         hyp = _hypothesis(words, shift, duration)
+        run_end = _run_end(found, duration)
         cpu_ms = (time.thread_time() - started) * 1000
         with self._lock:
             s = self._stats
@@ -196,7 +223,7 @@ class ExactRecognizer:
             s["cpu_ms_max"] = max(s["cpu_ms_max"], cpu_ms)
             if final and found.reg is not None and hyp.text:
                 self._matches[found.reg.index] = self._matches.get(found.reg.index, 0) + 1
-        return hyp
+        return hyp, run_end
 
     def _whole(self, pcm: np.ndarray, rate: int) -> Located:
         """Where a whole segment lies (the words are chosen by the stream)."""
@@ -254,6 +281,18 @@ def _select(c: _Candidate, duration: float, final: bool) -> list[Word]:
     if final:
         return [w for w in c.reg.words if w.inside(lo, hi)]
     return [w for w in c.reg.words if lo < w.end <= hi]
+
+
+def _run_end(found: Located, duration: float) -> float | None:
+    """End of the loud audio of the speech run the received audio ends in (received time)."""
+    reg = found.reg
+    if not found.matched or reg is None:
+        return None
+    now = found.shift + duration  # registration time of the last sample received
+    for run, loud_end in zip(reg.runs, reg.loud_ends, strict=True):
+        if (run[-1] + 1) * FRAME_S >= now - FRAME_S:
+            return round(loud_end - found.shift, 3)
+    return None
 
 
 def _hypothesis(words: Sequence[Word], shift: float, duration: float) -> Hypothesis:

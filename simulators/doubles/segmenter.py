@@ -27,8 +27,19 @@ class Segment:
     end: float
 
 
+UNPLACED_MS = 100  # shortest hangover where the end of the words is not known
+LONGEST_MS = 300  # a silence this long ends a segment wherever it falls
+
+
 class Segmenter:
     """Finds speech by frame energy and reports endpoints after a silence hangover.
+
+    An energy gate cannot tell the end of speech from a quiet stretch inside a word (a stop
+    closure, a soft fricative); a real recognizer can, because it hears the words. So a hangover
+    shorter than :data:`UNPLACED_MS` (Deepgram's default endpointing is 10 ms) applies only
+    after the speech run the recognizer placed the audio in has ended (:attr:`run_end`, set
+    from an interim decode); until then silence must last :data:`UNPLACED_MS`. A silence of
+    :data:`LONGEST_MS` (or of ``endpointing_ms``, when longer) ends a segment in any case.
 
     Args:
         sample_rate: Rate of the incoming samples.
@@ -40,6 +51,7 @@ class Segmenter:
         self.rate = sample_rate
         self.endpointing_ms = endpointing_ms
         self.threshold = threshold
+        self.run_end: float | None = None  # stream time where the placed speech run ends
         self._frame = sample_rate * FRAME_MS // 1000
         self._pending = np.zeros(0, dtype=np.int16)
         self._preroll: deque[np.ndarray] = deque(maxlen=10)
@@ -87,7 +99,7 @@ class Segmenter:
                     self.last_voice = self.now
                 else:
                     self._silence_ms += FRAME_MS
-                    if self._silence_ms >= self.endpointing_ms:
+                    if self._ends():
                         self.in_speech = False
                         events.append("end")
                 continue
@@ -101,8 +113,20 @@ class Segmenter:
                 events.append("start")
         return events
 
+    def _ends(self) -> bool:
+        """Whether the silence so far ends the segment (see the class docstring)."""
+        silence = self._silence_ms
+        if silence >= max(self.endpointing_ms, LONGEST_MS):
+            return True
+        if self.run_end is None:
+            return silence >= max(self.endpointing_ms, UNPLACED_MS)
+        return silence >= self.endpointing_ms and (
+            self.now >= self.run_end + self.endpointing_ms / 1000.0
+        )
+
     def _begin(self) -> None:
         self.in_speech = True
+        self.run_end = None
         self._silence_ms = 0
         self.last_voice = self.now
         if not self._frames:
@@ -132,6 +156,7 @@ class Segmenter:
         self._frames = []
         # A cut in mid-speech: the rest of the utterance becomes a new segment.
         self.in_speech = False
+        self.run_end = None
         self._voiced_run = 0
         self._silence_ms = 0
         return seg

@@ -156,7 +156,12 @@ class StreamingSTTSession:
                     self._interim = asyncio.create_task(self._emit_interim(snap))
 
     async def _emit_interim(self, snap: Segment) -> None:
-        hyp = await self.decode(snap.pcm, final=False)
+        if self.exact is not None and self.state.profile.stt_mode == "exact":
+            hyp, run_end = await self.exact.interim(snap.pcm, self.rate)
+            if run_end is not None and snap.seg_id == self.seg.seg_id and self.seg.in_speech:
+                self.seg.run_end = snap.start + run_end  # the words' end is known now
+        else:
+            hyp = await self.decode(snap.pcm, final=False)
         if not hyp.text or snap.seg_id in self._finalized_ids:
             return
         msg = self.render(hyp, snap.start, snap.end, "interim")
