@@ -23,17 +23,19 @@ def mono_to_wall() -> float:
     return time.time() - time.monotonic()
 
 
-def _norm(text: str) -> str:
+def norm(text: str) -> str:
+    """Lower-case words and apostrophes only (how phrases are compared)."""
     return " ".join(re.sub(r"[^a-z' ]+", " ", text.lower()).split())
 
 
-def _last_user(messages: list[dict[str, Any]]) -> str:
+def last_user(messages: list[dict[str, Any]]) -> str:
+    """The last user message of an LLM request, normalised (:func:`norm`)."""
     for msg in reversed(messages):
         if msg.get("role") == "user":
             content = msg.get("content")
             if isinstance(content, list):
                 content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-            return _norm(str(content or ""))
+            return norm(str(content or ""))
     return ""
 
 
@@ -63,15 +65,15 @@ def turn_stages(
         Rows with ``call``, ``turn``, ``stt_final_secs``, ``llm_request_secs`` and
         ``after_llm_request_secs`` (voice-to-voice minus ``llm_request_secs``); None if unmatched.
     """
-    finals = sorted((float(t["time"]), _norm(t.get("text", ""))) for t in transcripts)
-    asks = sorted((float(r["time"]), _last_user(r.get("messages") or [])) for r in llm_requests)
+    finals = sorted((float(t["time"]), norm(t.get("text", ""))) for t in transcripts)
+    asks = sorted((float(r["time"]), last_user(r.get("messages") or [])) for r in llm_requests)
     turns = []
     for o in outcomes:
         if o.result is None:
             continue
         for turn, ex in zip(o.result.turns, o.exchanges, strict=False):
             end = o.result.t0_monotonic + turn.end + offset
-            turns.append((end, o.index, turn.index, _norm(ex.phrase), turn.voice_to_voice_secs))
+            turns.append((end, o.index, turn.index, norm(ex.phrase), turn.voice_to_voice_secs))
     used_f: set[int] = set()
     used_a: set[int] = set()
     rows = []

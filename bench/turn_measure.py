@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.stages import last_user, norm
 from bench.turn_plan import BARGE_AFTER_SECS, SHORT_REPLY, TurnSpec
 from simulators.callers.result import CallResult
 
@@ -127,19 +128,15 @@ def _stages(result, turn, spec: TurnSpec, requests, finals, wall_offset: float) 
     The first final (or request) after the voice ended that holds the utterance's last words.
     """
     end = result.t0_monotonic + turn.end + wall_offset
-    last = _norm(spec.item.chunks[-1])
+    last = norm(spec.item.chunks[-1])
 
     def first(records: list[dict[str, Any]], text) -> float | None:
         times = [float(r["time"]) for r in records if r["time"] >= end - 0.05 and last in text(r)]
         return round(min(times) - end, 4) if times else None
 
-    def asked(r: dict[str, Any]) -> str:
-        users = [m for m in r["messages"] if m.get("role") == "user"]
-        return _norm(str(users[-1]["content"])) if users else ""
-
     return {
-        "final_secs": first(finals, lambda r: _norm(r.get("text", ""))),
-        "ask_secs": first(requests, asked),
+        "final_secs": first(finals, lambda r: norm(r.get("text", ""))),
+        "ask_secs": first(requests, lambda r: last_user(r.get("messages") or [])),
     }
 
 

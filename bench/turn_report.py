@@ -168,4 +168,10 @@ def format_turns(data: dict[str, Any]) -> str:
                 f"{_ms(c['ask']['p50'])} / {_ms(c['ask']['p95'])}; LLM asked → bot voice "
                 f"{_ms(c['after_ask']['p50'])} / {_ms(c['after_ask']['p95'])}"
             )
+        lag = s.get("bench_loop_lag") or {}
+        if lag.get("samples"):
+            lines.append(
+                f"{lv['calls']} calls, the callers' own loop late by p50 / p95 / max (ms): "
+                f"{_ms(lag['p50_secs'])} / {_ms(lag['p95_secs'])} / {_ms(lag['max_secs'])}"
+            )
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from bench.calls import wait_idle
 from bench.gc_pause import no_collector_pauses
+from bench.looplag import LoopLagMonitor
 from bench.report import write_json
 from bench.stack import Stack, running_stack
 from bench.stages import mono_to_wall
@@ -130,7 +131,8 @@ async def _level(stack: Stack, calls: int, plan: list[TurnSpec]) -> dict[str, An
     started = time.monotonic()
     try:
         with no_collector_pauses():
-            per_lane = await asyncio.gather(*(_lane(stack, lane, bar) for lane in plan_lanes))
+            async with LoopLagMonitor(0.02) as own:  # the callers' own clock (bench.looplag)
+                per_lane = await asyncio.gather(*(_lane(stack, lane, bar) for lane in plan_lanes))
     finally:
         bar.close()
     wall = time.monotonic() - started
@@ -141,6 +143,7 @@ async def _level(stack: Stack, calls: int, plan: list[TurnSpec]) -> dict[str, An
     texts = {c for s in plan if s.kind == "backchannel" for c in s.item.chunks}
     launcher = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
     summary = summarize_level(rows, launcher, backchannel_llm_turns(requests, texts))
+    summary["bench_loop_lag"] = own.summary()
     return {"calls": calls, "wall_secs": round(wall, 1), "summary": summary, "rows": rows}
 
 

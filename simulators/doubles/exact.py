@@ -177,7 +177,16 @@ class ExactRecognizer:
         endpoint: bool = False,
     ) -> Hypothesis:
         """Blocking :meth:`decode` (counts CPU time per decode)."""
-        return self._decode(pcm, rate, final, stream, start, endpoint)[0]
+        started = time.thread_time()
+        pcm = np.asarray(pcm, dtype=np.int16)
+        if final and stream is not None:
+            found, words, shift = stream.final(pcm, rate, start, self._whole, endpoint)
+        else:
+            found, words = self._locate(pcm, rate, final)
+            shift = found.shift
+        hyp = _hypothesis(words, shift, len(pcm) / rate)
+        self._count(found, hyp, final, started)
+        return hyp
 
     async def interim(self, pcm: np.ndarray, rate: int) -> tuple[Hypothesis, float | None]:
         """Decode speech still going on, and tell where its speech run will end.
@@ -192,27 +201,19 @@ class ExactRecognizer:
             in seconds from the first sample; None when the audio was not located.
         """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._decode, pcm, rate, False)
+        return await loop.run_in_executor(self._pool, self._interim_sync, pcm, rate)
 
-    def _decode(
-        self,
-        pcm: np.ndarray,
-        rate: int,
-        final: bool = True,
-        stream: ExactStream | None = None,
-        start: float = 0.0,
-        endpoint: bool = False,
-    ) -> tuple[Hypothesis, float | None]:
+    def _interim_sync(self, pcm: np.ndarray, rate: int) -> tuple[Hypothesis, float | None]:
         started = time.thread_time()
         pcm = np.asarray(pcm, dtype=np.int16)
+        found, words = self._locate(pcm, rate, False)
         duration = len(pcm) / rate
-        if final and stream is not None:
-            found, words, shift = stream.final(pcm, rate, start, self._whole, endpoint)
-        else:
-            found, words = self._locate(pcm, rate, final)
-            shift = found.shift
-        hyp = _hypothesis(words, shift, duration)
-        run_end = _run_end(found, duration)
+        hyp = _hypothesis(words, found.shift, duration)
+        self._count(found, hyp, False, started)
+        return hyp, _run_end(found, duration)
+
+    def _count(self, found: Located, hyp: Hypothesis, final: bool, started: float) -> None:
+        """Add one decode to the counters (``started``: its ``time.thread_time()``)."""
         cpu_ms = (time.thread_time() - started) * 1000
         with self._lock:
             s = self._stats
@@ -223,7 +224,6 @@ class ExactRecognizer:
             s["cpu_ms_max"] = max(s["cpu_ms_max"], cpu_ms)
             if final and found.reg is not None and hyp.text:
                 self._matches[found.reg.index] = self._matches.get(found.reg.index, 0) + 1
-        return hyp, run_end
 
     def _whole(self, pcm: np.ndarray, rate: int) -> Located:
         """Where a whole segment lies (the words are chosen by the stream)."""
