@@ -98,8 +98,9 @@ async def _scrape(stack: Stack) -> dict[str, float]:
     return _counters(resp.text)
 
 
-async def _lane(stack: Stack, calls: list[list[TurnSpec]], bar: tqdm) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+async def _lane(stack: Stack, calls: list[list[TurnSpec]], bar: tqdm) -> list[Any]:
+    """Run a lane's calls one after another: ``(result, roles, call_secs)`` or a failed row."""
+    done: list[Any] = []
     for specs in calls:
         steps, roles = script(specs)
         caller = TwilioCaller(webhook_url=stack.webhook_url, auth_token=stack.auth_token)
@@ -107,18 +108,26 @@ async def _lane(stack: Stack, calls: list[list[TurnSpec]], bar: tqdm) -> list[di
         try:
             result = await caller.run(steps, max_duration=60 + 30 * len(specs))
         except Exception as exc:  # a crashed caller is a failed call, not a failed run
-            rows.append({"kind": "failed", "error": repr(exc)})
-            bar.update(len(specs))
+            done.append({"kind": "failed", "error": repr(exc)})
+        else:
+            done.append((result, roles, round(time.monotonic() - started, 1)))
+        bar.update(len(specs))
+    return done
+
+
+def _rows(done: list[Any], profile: dict[str, Any], requests, finals) -> list[dict[str, Any]]:
+    """Every measured turn's row (``bench.turn_measure``) and a row per failed call."""
+    rows: list[dict[str, Any]] = []
+    wall_offset = mono_to_wall()
+    for item in done:
+        if isinstance(item, dict):
+            rows.append(item)
             continue
-        requests = await stack.client.allm_requests()
-        finals = await stack.client.astt_transcripts()
-        measured = measure_call(result, roles, stack.profile, requests, mono_to_wall(), finals)
-        for row in measured:
-            row["call_secs"] = round(time.monotonic() - started, 1)
-            rows.append(row)
+        result, roles, call_secs = item
+        for row in measure_call(result, roles, profile, requests, wall_offset, finals):
+            rows.append(row | {"call_secs": call_secs})
         if result.errors or not result.connected or result.hung_up_by_bot:
             rows.append({"kind": "failed", "error": "; ".join(result.errors) or "call ended"})
-        bar.update(len(specs))
     return rows
 
 
@@ -127,6 +136,7 @@ async def _level(stack: Stack, calls: int, plan: list[TurnSpec]) -> dict[str, An
     total = sum(len(c) for lane in plan_lanes for c in lane)
     before = await _scrape(stack)
     requests_before = len(await stack.client.allm_requests())
+    finals_before = len(await stack.client.astt_transcripts())
     bar = tqdm(total=total, unit="turn", desc=f"{calls} concurrent calls", dynamic_ncols=True)
     started = time.monotonic()
     try:
@@ -138,8 +148,10 @@ async def _level(stack: Stack, calls: int, plan: list[TurnSpec]) -> dict[str, An
     wall = time.monotonic() - started
     await wait_idle(stack)
     after = await _scrape(stack)
+    # The doubles' records are read once, after the calls: not while the level is measured.
     requests = (await stack.client.allm_requests())[requests_before:]
-    rows = [r for lane in per_lane for r in lane]
+    finals = (await stack.client.astt_transcripts())[finals_before:]
+    rows = _rows([c for lane in per_lane for c in lane], stack.profile, requests, finals)
     texts = {c for s in plan if s.kind == "backchannel" for c in s.item.chunks}
     launcher = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
     summary = summarize_level(rows, launcher, backchannel_llm_turns(requests, texts))
