@@ -144,10 +144,13 @@ class VoiceResumption:
         self._voice_level = rms if self._voice_level == 0 else 0.95 * self._voice_level + 0.05 * rms
         self._loud_secs = 0.0
 
+    def loud(self, audio: bytes) -> bool:
+        """Whether a chunk is well above silence, for this caller's voice level."""
+        return levels.rms(audio) > max(self._floor, self._ratio * self._voice_level)
+
     def silence(self, audio: bytes, now: float, rate: int) -> None:
         """A chunk after the VAD's stop: is the caller audibly back?"""
-        threshold = max(self._floor, self._ratio * self._voice_level)
-        if levels.rms(audio) > threshold:
+        if self.loud(audio):
             self._loud_secs += len(audio) / 2 / rate
             if self._loud_secs >= self._min_loud_secs:
                 self._until = now + self._hold_secs

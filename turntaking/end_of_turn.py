@@ -1,8 +1,9 @@
 """``EndOfTurnStopStrategy``: ends the caller's turn from words, smart-turn and silence.
 
-A Pipecat user turn stop strategy. After the VAD reports the caller stopped, it runs smart-turn
-over the turn's audio (off the frame path), reads the transcript as it arrives, and re-decides
-on every change and every 20 ms of silence (``turntaking.decision``). A complete utterance is
+A Pipecat user turn stop strategy. It runs smart-turn over the turn's audio (off the frame path)
+when the STT's endpoint final says the speech ended, or else when the VAD reports the caller
+stopped, reads the transcript as it arrives, and re-decides on every change and every 20 ms of
+silence (``turntaking.decision``). A complete utterance is
 answered as soon as its final transcript is in; an unfinished one waits, at most
 ``max_wait_secs`` of silence. Silence is counted in audio received, not wall time. Complete
 words that arrive before the VAD's stop start the reply early (``turntaking.early_reply``).
@@ -105,6 +106,7 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         self._interim = ""
         self._finalized = False
         self._probability: float | None = None
+        self._inferred_to: float | None = None  # audio clock where the model's input ends
         self._generation = 0
         self._deadline: float | None = None
         self._just_started = False
@@ -179,6 +181,8 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             self._audio.append(frame.audio)
             self._last_audio_wall = time.monotonic()
             if self._speaking:
+                if self._inferred_to is not None and self._resumption.loud(frame.audio):
+                    self._inferred_to = None  # voice after what smart-turn judged: judge again
                 self._resumption.voice(frame.audio)
             elif self._deadline is not None:
                 self._resumption.silence(frame.audio, self._audio.now, self._audio.rate)
@@ -197,11 +201,13 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             self._voice_end_wall = time.monotonic() - frame.stop_secs
             self._finalized = False
             self._closed = False
-            self._probability = None  # a verdict on earlier speech of this turn is stale
+            judged = self._judged_whole_speech()
+            if not judged:
+                self._probability = None  # a verdict on earlier speech of this turn is stale
             if self._ended_by_stt_endpoint():
                 self._finalized = self._closed = True
             if self._turn:
-                if self._model_may_matter():
+                if not judged and self._model_may_matter():
                     self._start_inference()
                 await self._evaluate()
         elif isinstance(frame, TranscriptionFrame):
@@ -216,6 +222,14 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             await self._early.withdrawn_by_llm()
         elif isinstance(frame, BotStartedSpeakingFrame):
             self._early.settled()
+
+    def _judged_whole_speech(self) -> bool:
+        """Whether smart-turn already has (or is judging) all of the speech that just ended.
+
+        True after an inference started on the STT's endpoint with no loud audio since: the
+        model's input holds the whole utterance, so its verdict stands at the VAD's stop.
+        """
+        return self._inferred_to is not None
 
     def _ended_by_stt_endpoint(self) -> bool:
         """Whether the STT's own endpoint already closed the words before the VAD's stop.
@@ -256,6 +270,9 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             words = self._text()
             complete = final and text_cue(words) is not TextCue.UNFINISHED
             await self._early.words(words, complete=complete)
+            if final and self._speaking and self._last_final_endpoint and self._model_may_matter():
+                # The STT heard the speech end: judge the audio now, not after the VAD's stop.
+                self._start_inference()
 
     def _text(self) -> str:
         return " ".join([*self._finals, self._interim]).strip()
@@ -350,9 +367,11 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             return
         self._generation += 1
         self._probability = None
+        self._inferred_to = None
         audio = self._audio.since(max(0.0, self._speech_start - PRE_SPEECH_SECS))
         if len(audio) == 0:
             return
+        self._inferred_to = self._audio.now
         self._inference = self.task_manager.create_task(
             self._infer(audio, self._generation), f"{self}::smart_turn"
         )
@@ -360,8 +379,8 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
     async def _infer(self, audio, generation: int) -> None:
         assert self._model is not None
         metrics = await self._model.probability(audio)
-        if generation != self._generation or self._speaking:
-            return  # the caller spoke again: this verdict is stale
+        if generation != self._generation:
+            return  # the caller spoke again, or a later inference replaced it: stale
         self._probability = metrics.probability
         await self.push_frame(MetricsFrame(data=[metrics]))
         await self._evaluate()
@@ -369,6 +388,7 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
     async def _cancel_tasks(self) -> None:
         self._generation += 1
         self._deadline = None
+        self._inferred_to = None
         for task in (self._inference, self._safety):
             if task is not None and not task.done() and task is not asyncio.current_task():
                 await self.task_manager.cancel_task(task)
