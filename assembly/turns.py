@@ -72,6 +72,7 @@ def end_of_turn_policy(turns: TurnSettings) -> EndOfTurnPolicy:
         max_wait_secs=turns.max_wait_secs,
         hold_secs=turns.hold_secs,
         veto_threshold=turns.veto_threshold,
+        vad_stop_secs=turns.vad_stop_secs,
     )
 
 

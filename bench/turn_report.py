@@ -65,7 +65,9 @@ def summarize_level(
     interrupts = [r for r in rows if r.get("kind") == "interrupt"]
     ends = {k.split(":", 1)[1]: v for k, v in launcher.items() if k.startswith("switchboard_turn")}
     barges = {k.split(":", 1)[1]: v for k, v in launcher.items() if k.startswith("switchboard_b")}
-    capped = sum(v for k, v in ends.items() if k in ("cap", "hold", "no_words"))
+    # Every turn that ended on a timeout rather than a verdict: the unfinished-words cap,
+    # smart-turn's hold, no words at all, and smart-turn too slow to answer (``model_late``).
+    capped = sum(v for k, v in ends.items() if k in ("cap", "hold", "no_words", "model_late"))
     return {
         "complete": {
             "v2v": _spread(_vals(rows, "complete", "v2v_secs")),
@@ -129,7 +131,7 @@ HEADER = [
     "complete: v2v p50 / p95 / max (ms)",
     "end-of-turn wait p50 / p95 (ms)",
     "waits > 1 s",
-    "turns ended by cap or hold (launcher)",
+    "turns ended by a cap or timeout (launcher)",
     "replies into a pause 0.5 · 0.6 · 1.0 · 1.5 s",
     "false barge-ins (LLM turns)",
     "backchannel pause p50 / max (ms)",

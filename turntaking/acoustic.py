@@ -60,13 +60,21 @@ class AudioRing:
         while self._chunks and self._kept - len(self._chunks[0]) >= limit:
             self._kept -= len(self._chunks.popleft())
 
-    def since(self, start_secs: float) -> np.ndarray:
-        """The audio from ``start_secs`` (audio clock) to now, as far as it is still kept."""
+    def since(self, start_secs: float, then_silence_secs: float = 0.0) -> np.ndarray:
+        """The audio from ``start_secs`` (audio clock) to now, as far as it is still kept.
+
+        Args:
+            start_secs: Where to start, on the audio clock.
+            then_silence_secs: Digital silence to append (the quiet still to come).
+        """
         if not self._chunks:
             return np.zeros(0, dtype=np.int16)
         kept_from = self._total - self._kept
         first = max(int(start_secs * self._rate), kept_from) - kept_from
-        return np.concatenate(list(self._chunks))[first:]
+        chunks = list(self._chunks)
+        if then_silence_secs > 0:
+            chunks.append(np.zeros(int(then_silence_secs * self._rate), dtype=np.int16))
+        return np.concatenate(chunks)[first:]
 
 
 class TurnModel:
@@ -138,19 +146,22 @@ class VoiceResumption:
         """A new turn: forget the voice level and any hold."""
         self._voice_level, self._loud_secs, self._until = 0.0, 0.0, -1.0
 
-    def voice(self, audio: bytes) -> None:
-        """A chunk the VAD calls speech: track the caller's voice level (slow average)."""
+    def voice(self, audio: bytes) -> bool:
+        """A chunk the VAD calls speech: track the caller's voice level (slow average).
+
+        Returns:
+            Whether the chunk is loud for the level so far (voice, not the quiet after it).
+        """
         rms = levels.rms(audio)
+        loud = rms > max(self._floor, self._ratio * self._voice_level)
         self._voice_level = rms if self._voice_level == 0 else 0.95 * self._voice_level + 0.05 * rms
         self._loud_secs = 0.0
-
-    def loud(self, audio: bytes) -> bool:
-        """Whether a chunk is well above silence, for this caller's voice level."""
-        return levels.rms(audio) > max(self._floor, self._ratio * self._voice_level)
+        return loud
 
     def silence(self, audio: bytes, now: float, rate: int) -> None:
         """A chunk after the VAD's stop: is the caller audibly back?"""
-        if self.loud(audio):
+        threshold = max(self._floor, self._ratio * self._voice_level)
+        if levels.rms(audio) > threshold:
             self._loud_secs += len(audio) / 2 / rate
             if self._loud_secs >= self._min_loud_secs:
                 self._until = now + self._hold_secs

@@ -31,6 +31,9 @@ class EndOfTurnPolicy:
             answer when the words are in first.
         transcript_wait_secs: Silence after which the words in hand count as final when the
             STT cannot confirm a final transcript (its p99 time to final).
+        vad_stop_secs: The silence the VAD's stop waits for. Smart-turn always judges the
+            speech followed by this much silence, as it hears it at the stop, even when it
+            judges it earlier (on the STT's endpoint).
     """
 
     max_wait_secs: float = 1.6
@@ -38,6 +41,7 @@ class EndOfTurnPolicy:
     veto_threshold: float = 0.01
     model_wait_secs: float = 0.45
     transcript_wait_secs: float = 0.35
+    vad_stop_secs: float = 0.2
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,7 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         self._finalized = False
         self._probability: float | None = None
         self._inferred_to: float | None = None  # audio clock where the model's input ends
+        self._last_loud = 0.0  # audio clock at the end of the latest loud chunk
         self._generation = 0
         self._deadline: float | None = None
         self._just_started = False
@@ -181,9 +182,9 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             self._audio.append(frame.audio)
             self._last_audio_wall = time.monotonic()
             if self._speaking:
-                if self._inferred_to is not None and self._resumption.loud(frame.audio):
+                if self._resumption.voice(frame.audio):
+                    self._last_loud = self._audio.now
                     self._inferred_to = None  # voice after what smart-turn judged: judge again
-                self._resumption.voice(frame.audio)
             elif self._deadline is not None:
                 self._resumption.silence(frame.audio, self._audio.now, self._audio.rate)
             if self._deadline is not None and self._silence() >= self._deadline:
@@ -271,8 +272,10 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
             complete = final and text_cue(words) is not TextCue.UNFINISHED
             await self._early.words(words, complete=complete)
             if final and self._speaking and self._last_final_endpoint and self._model_may_matter():
-                # The STT heard the speech end: judge the audio now, not after the VAD's stop.
-                self._start_inference()
+                # The STT heard the speech end: judge the audio now, not after the VAD's stop,
+                # with the rest of the silence the stop will have heard by then.
+                heard = self._audio.now - self._last_loud
+                self._start_inference(pad_secs=max(0.0, self._policy.vad_stop_secs - heard))
 
     def _text(self) -> str:
         return " ".join([*self._finals, self._interim]).strip()
@@ -362,13 +365,13 @@ class EndOfTurnStopStrategy(BaseUserTurnStopStrategy):
         self._safety = None
         await self._evaluate()
 
-    def _start_inference(self) -> None:
+    def _start_inference(self, pad_secs: float = 0.0) -> None:
         if self._model is None or self._speech_start is None:
             return
         self._generation += 1
         self._probability = None
         self._inferred_to = None
-        audio = self._audio.since(max(0.0, self._speech_start - PRE_SPEECH_SECS))
+        audio = self._audio.since(max(0.0, self._speech_start - PRE_SPEECH_SECS), pad_secs)
         if len(audio) == 0:
             return
         self._inferred_to = self._audio.now
