@@ -18,20 +18,11 @@ from pipecat.frames.frames import (
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
-from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.aggregators.llm_response_universal import (
-    LLMUserAggregator,
-    LLMUserAggregatorParams,
-)
-from pipecat.services.openai.llm import OpenAILLMService
-from pipecat.turns.user_start import VADUserTurnStartStrategy
-from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.utils.time import time_now_iso8601
 
 from simulators.doubles.harness import Collector, run_pipeline
 from tests.eventually import aeventually
-from turntaking.decision import EndOfTurnPolicy
-from turntaking.end_of_turn import EndOfTurnStopStrategy
+from tests.turntaking.line import user_and_llm
 
 QUESTION = "Do you take new patients?"
 MORE = "And my children?"
@@ -50,21 +41,6 @@ RULES = [
 
 def _final(text: str) -> TranscriptionFrame:
     return TranscriptionFrame(text, "caller", time_now_iso8601())
-
-
-def _line(doubles, early_reply: bool = True) -> tuple[LLMUserAggregator, OpenAILLMService]:
-    env = doubles.env()
-    stop = EndOfTurnStopStrategy(policy=EndOfTurnPolicy(), early_reply=early_reply)
-    strategies = UserTurnStrategies(start=[VADUserTurnStartStrategy()], stop=[stop])
-    user = LLMUserAggregator(
-        LLMContext(), params=LLMUserAggregatorParams(user_turn_strategies=strategies)
-    )
-    llm = OpenAILLMService(
-        api_key=env["OPENAI_API_KEY"],
-        base_url=env["OPENAI_BASE_URL"],
-        settings=OpenAILLMService.Settings(model="gpt-4.1", system_instruction="Be brief."),
-    )
-    return user, llm
 
 
 async def _requests(doubles, count: int) -> list[str]:
@@ -87,7 +63,7 @@ def _said(collector: Collector) -> str:
 async def test_reply_started_on_the_stt_endpoint_is_kept_when_the_turn_ends_there(doubles):
     doubles.client.reset()
     await doubles.client.allm_rules(RULES)
-    user, llm = _line(doubles)
+    user, llm = user_and_llm(doubles)
 
     async def drive(worker, collector: Collector) -> None:
         await worker.queue_frame(VADUserStartedSpeakingFrame(start_secs=0.15))
@@ -110,7 +86,7 @@ async def test_caller_who_says_more_before_the_vad_stop_hears_only_the_reply_to_
 ):
     doubles.client.reset()
     await doubles.client.allm_rules(RULES)
-    user, llm = _line(doubles)
+    user, llm = user_and_llm(doubles)
 
     async def drive(worker, collector: Collector) -> None:
         await worker.queue_frame(VADUserStartedSpeakingFrame(start_secs=0.15))
@@ -134,7 +110,7 @@ async def test_caller_who_says_more_before_the_vad_stop_hears_only_the_reply_to_
 async def test_early_reply_that_wants_a_tool_runs_the_tool_once_after_the_turn(doubles):
     doubles.client.reset()
     await doubles.client.allm_rules(RULES)
-    user, llm = _line(doubles)
+    user, llm = user_and_llm(doubles)
     calls: list[dict] = []
 
     async def cancel_booking(params) -> None:
@@ -162,7 +138,7 @@ async def test_early_reply_that_wants_a_tool_runs_the_tool_once_after_the_turn(d
 async def test_persona_that_opts_out_asks_the_llm_only_after_the_turn(doubles):
     doubles.client.reset()
     await doubles.client.allm_rules(RULES)
-    user, llm = _line(doubles, early_reply=False)
+    user, llm = user_and_llm(doubles, early_reply=False)
 
     async def drive(worker, collector: Collector) -> None:
         await worker.queue_frame(VADUserStartedSpeakingFrame(start_secs=0.15))

@@ -25,42 +25,19 @@ from pipecat.frames.frames import (
 )
 from pipecat.metrics.metrics import TurnMetricsData
 from pipecat.pipeline.task import PipelineParams
-from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.aggregators.llm_response_universal import (
-    LLMUserAggregator,
-    LLMUserAggregatorParams,
-)
-from pipecat.services.openai.llm import OpenAILLMService
-from pipecat.turns.user_start import VADUserTurnStartStrategy
-from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.utils.time import time_now_iso8601
 
 from simulators.doubles.harness import Collector, run_pipeline
 from tests.bots.turn_line import item
+from tests.turntaking.line import user_and_llm
 from turntaking.acoustic import TurnModel
-from turntaking.decision import EndOfTurnPolicy
-from turntaking.end_of_turn import EndOfTurnStopStrategy
 from turntaking.models import smart_turn_executor
 
 RATE = 8000
 CHUNK = 160  # 20 ms, as Twilio sends it
 SAID = "My name is Sarah Johnson."  # neutral words: smart-turn has a say
 REPLY = "Nice to meet you, Sarah."
-
-
-def _line(doubles) -> list:
-    env = doubles.env()
-    stop = EndOfTurnStopStrategy(policy=EndOfTurnPolicy(), model=TurnModel())
-    strategies = UserTurnStrategies(start=[VADUserTurnStartStrategy()], stop=[stop])
-    user = LLMUserAggregator(
-        LLMContext(), params=LLMUserAggregatorParams(user_turn_strategies=strategies)
-    )
-    llm = OpenAILLMService(
-        api_key=env["OPENAI_API_KEY"],
-        base_url=env["OPENAI_BASE_URL"],
-        settings=OpenAILLMService.Settings(model="gpt-4.1", system_instruction="Be brief."),
-    )
-    return [user, llm]
+PARAMS = PipelineParams(audio_in_sample_rate=RATE)
 
 
 async def _play(worker, pcm: np.ndarray) -> None:
@@ -114,7 +91,9 @@ async def test_busy_smart_turn_threads_do_not_delay_a_turn_the_stt_already_endpo
 
     try:
         collector = await run_pipeline(
-            _line(doubles), drive, PipelineParams(audio_in_sample_rate=RATE)
+            list(user_and_llm(doubles, model=TurnModel())),
+            drive,
+            PipelineParams(audio_in_sample_rate=RATE),
         )
     finally:
         await asyncio.gather(*busy)  # the shared threads are free again for the next test
@@ -143,7 +122,11 @@ async def test_voice_after_the_endpoint_is_judged_again_with_the_rest(doubles):
         await collector.wait_for(lambda c: c.of(LLMTextFrame), timeout=5)
 
     times: dict[str, float] = {}
-    collector = await run_pipeline(_line(doubles), drive, PipelineParams(audio_in_sample_rate=RATE))
+    collector = await run_pipeline(
+        list(user_and_llm(doubles, model=TurnModel())),
+        drive,
+        PipelineParams(audio_in_sample_rate=RATE),
+    )
     # A verdict on the first sentence alone would be stale: the whole turn was judged again.
     verdicts = [
         t
